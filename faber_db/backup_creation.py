@@ -1,0 +1,351 @@
+"""Take one backup: pre-flight checks, the engine's create-backup handler, a
+manifest read from the same snapshot as the dump, verification, and only then
+an atomic rename into place and a catalogue entry.
+
+Nothing is recorded unless verification passed; a failed or interrupted
+backup leaves no file behind (see workspace.py for how).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from faber_db import __version__
+from faber_db.backup_ids import check_reason, new_backup_id, normalise_label
+from faber_db.backup_verification import Verification, verify_file
+from faber_db.catalogue import BackupEntry, Catalogue
+from faber_db.config import Config, Target
+from faber_db.credentials import private_directory
+from faber_db.engines import engine_for
+from faber_db.engines.base import Engine
+from faber_db.errors import (
+    BackupInvalidError,
+    InsufficientDiskSpaceError,
+    ToolMissingError,
+    UnsupportedOptionError,
+)
+from faber_db.fsutil import fsync_directory
+from faber_db.handlers import HandlerCall, RunningHandler, handler_paths_env
+from faber_db.text import human_size
+from faber_db.timeutil import format_utc, utcnow
+from faber_db.workspace import partial_workspace, remove_stale_workspaces
+
+COMPRESSION_SUFFIX = {"zstd": ".zst", "gzip": ".gz", "none": ""}
+COMPRESSIONS = ("zstd", "gzip", "none")
+# Expected backup size as a share of the database's on-disk size (dumps drop
+# indexes and free space; compression shrinks typical data 3-10x). Generous.
+SIZE_FACTOR = {"zstd": 0.5, "gzip": 0.5, "none": 1.2}
+SPACE_MARGIN_BYTES = 8 * 1024 * 1024
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BackupOptions:
+    """What the user asked for; None means the engine's or config's default."""
+
+    label: str | None = None
+    reason: str = "manual"
+    format: str | None = None
+    compression: str | None = None
+    retention_days: int | None = None
+
+
+@dataclass
+class BackupPlan:
+    """Resolved choices for one backup."""
+
+    label: str | None
+    reason: str
+    format: str
+    compression: str
+    retention_days: int
+    warnings: list[str]
+
+
+def plan_backup(config: Config, engine: Engine, options: BackupOptions) -> BackupPlan:
+    """Validate the options and fill in defaults (format, compression, retention)."""
+    label = normalise_label(options.label)
+    reason = check_reason(options.reason)
+    fmt = options.format or engine.backup_formats[0]
+    if fmt not in engine.backup_formats:
+        raise UnsupportedOptionError(
+            f"{engine.name} backups support the formats: {', '.join(engine.backup_formats)} (not '{fmt}').",
+        )
+    compression, warnings = choose_compression(config, fmt, options.compression)
+    if options.retention_days is not None and options.retention_days < 1:
+        raise UnsupportedOptionError("--retention must be at least 1 day.")
+    retention = config.retention_days(reason, options.retention_days)
+    return BackupPlan(label, reason, fmt, compression, retention, warnings)
+
+
+def choose_compression(config: Config, fmt: str, requested: str | None) -> tuple[str, list[str]]:
+    """The compression to use, falling back from zstd to gzip only when not asked for."""
+    if requested is not None:
+        if requested not in COMPRESSIONS:
+            raise UnsupportedOptionError(f"Unknown compression '{requested}' (zstd, gzip or none).")
+        if requested == "zstd" and fmt != "directory" and not shutil.which("zstd"):
+            raise ToolMissingError(
+                "zstd is not installed.", suggestions=["apt-get install zstd", "--compression gzip"]
+            )
+        return requested, []
+    default = config.section("backup").get("compression", "zstd")
+    if fmt == "directory" and default == "zstd":
+        return "gzip", []  # pg_dump < 16 compresses directory archives only with gzip
+    if default == "zstd" and not shutil.which("zstd"):
+        return "gzip", [
+            "zstd is not installed; compressing with gzip instead (apt-get install zstd)"
+        ]
+    return default, []
+
+
+def take_backup(
+    config: Config, target: Target, options: BackupOptions, progress: Progress | None = None
+) -> tuple[BackupEntry, list[str]]:
+    """Create, verify and record a backup of `target`; return its entry and warnings."""
+    engine = engine_for(target.conn)
+    plan = plan_backup(config, engine, options)
+    env_dir = config.backups_dir / target.environment
+    env_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    remove_stale_workspaces(env_dir)
+    started, clock = utcnow(), time.monotonic()
+    with partial_workspace(env_dir) as work:
+        with engine.session() as db, private_directory() as secrets:
+            server_version = engine.server_version(db)
+            check_disk_space(env_dir, engine.database_size(db), plan.compression)
+            output = work / (
+                "backup"
+                + engine.file_extensions[plan.format]
+                + COMPRESSION_SUFFIX[plan.compression]
+            )
+            created, manifest, migrations = _dump(
+                config, engine, db, plan, output, work, secrets, progress
+            )
+        _notify(progress, "verifying")
+        verification = verify_file(
+            engine.name, output, plan.format, plan.compression, created["sha256"]
+        )
+        if not verification.passed:
+            raise BackupInvalidError(
+                "The new backup failed verification and was discarded (nothing recorded): "
+                + "; ".join(verification.problems),
+                suggestions=["Retry the backup", "Check free disk space and the server's logs"],
+            )
+        entry = _record(
+            config,
+            target,
+            plan,
+            output,
+            created,
+            verification,
+            manifest,
+            migrations,
+            started,
+            time.monotonic() - clock,
+            server_version,
+        )
+    return entry, plan.warnings
+
+
+def _dump(config, engine, db, plan, output: Path, work: Path, secrets: Path, progress):
+    keep_copy = work / "copy.sqlite3" if engine.name == "sqlite" else None
+    env = engine.handler_environment(secrets) | handler_paths_env(
+        format=plan.format,
+        compression=plan.compression,
+        output=output,
+        work_dir=work,
+        keep_copy=keep_copy,
+        jobs=config.section("backup").get("jobs", 2),
+    )
+    with engine.snapshot(db) as snapshot:
+        migrations = migration_summary(engine, db, config.migrations_table)
+        running = RunningHandler(
+            HandlerCall(
+                engine.name,
+                "create-backup",
+                env | snapshot.handler_env,
+                [engine.conn.password or ""],
+            )
+        )
+        try:
+            manifest = None if keep_copy else read_manifest(engine, db, snapshot.exact)
+            created = running.wait(
+                poll=lambda: _notify(progress, f"dumping: {human_size(_size(output))}")
+            )
+        except BaseException:
+            running.kill()
+            raise
+    if keep_copy is not None:
+        manifest, migrations = _manifest_from_copy(engine, keep_copy, config.migrations_table)
+    elif manifest["row_counts_exact"] is None:
+        manifest["row_counts_exact"] = bool(snapshot.exact)
+    return created, manifest, migrations
+
+
+def _manifest_from_copy(engine: Engine, copy: Path, table: str) -> tuple[dict, dict]:
+    copy_engine = engine_for(engine.conn.with_database(str(copy)))
+    with copy_engine.session() as db:
+        return read_manifest(copy_engine, db, True), migration_summary(copy_engine, db, table)
+
+
+def read_manifest(engine: Engine, db, exact: bool | None) -> dict:
+    """Row count of every table and the schema fingerprint, as later checks compare them."""
+    return {
+        "tables": engine.row_counts(db),
+        "schema_fingerprint": engine.schema_fingerprint(db),
+        "row_counts_exact": exact,
+    }
+
+
+def migration_summary(engine: Engine, db, table: str) -> dict:
+    """applied_count / last_migration / migrations_list from the tracking table."""
+    rows = engine.read_migrations(db, table)
+    if rows is None:
+        return {
+            "applied_count": 0,
+            "last_migration": None,
+            "migrations_list": [],
+            "table_present": False,
+        }
+    applied = [
+        r.migration_name for r in rows if r.finished_at is not None and r.rolled_back_at is None
+    ]
+    return {
+        "applied_count": len(applied),
+        "last_migration": applied[-1] if applied else None,
+        "migrations_list": applied,
+        "table_present": True,
+    }
+
+
+def check_disk_space(directory: Path, database_bytes: int, compression: str) -> None:
+    """Refuse before starting when the estimated backup would not fit."""
+    estimate = int(database_bytes * SIZE_FACTOR[compression]) + SPACE_MARGIN_BYTES
+    free = shutil.disk_usage(directory).free
+    if estimate > free:
+        raise InsufficientDiskSpaceError(
+            f"Not enough disk space for this backup: about {human_size(estimate)} needed, "
+            f"{human_size(free)} free in {directory}. Nothing was started.",
+            suggestions=[
+                "Free disk space, e.g. faber-db backups prune --yes",
+                "Use --compression zstd",
+            ],
+            details={
+                "required_bytes": estimate,
+                "available_bytes": free,
+                "database_bytes": database_bytes,
+            },
+        )
+
+
+def _record(
+    config,
+    target,
+    plan,
+    output,
+    created,
+    verification: Verification,
+    manifest,
+    migrations,
+    started: datetime,
+    duration: float,
+    server_version: str,
+) -> BackupEntry:
+    catalogue = Catalogue(config.catalogue_path, config.project_root)
+    env_dir = output.parent.parent
+    final: Path | None = None
+    try:
+        with catalogue.update() as entries:
+            suffix = output.name.removeprefix("backup")
+            ids = {e.id for e in entries}
+            backup_id = new_backup_id(
+                started,
+                plan.label,
+                lambda candidate: candidate in ids or (env_dir / (candidate + suffix)).exists(),
+            )
+            final = env_dir / (backup_id + suffix)
+            os.rename(output, final)
+            fsync_directory(env_dir)
+            entry = _entry(
+                config,
+                target,
+                plan,
+                backup_id,
+                final,
+                created,
+                verification,
+                manifest,
+                migrations,
+                started,
+                duration,
+                server_version,
+            )
+            entries.append(entry)
+    except BaseException:
+        if final is not None and final.exists():
+            shutil.rmtree(final) if final.is_dir() else final.unlink()
+        raise
+    return entry
+
+
+def _entry(
+    config,
+    target,
+    plan,
+    backup_id,
+    final,
+    created,
+    verification,
+    manifest,
+    migrations,
+    started,
+    duration,
+    server_version,
+) -> BackupEntry:
+    try:
+        file = str(final.relative_to(config.project_root))
+    except ValueError:
+        file = str(final)
+    return BackupEntry(
+        id=backup_id,
+        environment=target.environment,
+        engine=target.engine,
+        database=target.conn.database,
+        timestamp=format_utc(started),
+        label=plan.label,
+        reason=plan.reason,
+        file=file,
+        size_bytes=int(created["size_bytes"]),
+        compressed=plan.compression != "none",
+        compression=plan.compression,
+        format=plan.format,
+        sha256=created["sha256"],
+        duration_seconds=round(duration, 3),
+        tool_version=created["tool_version"],
+        server_version=server_version,
+        migrations=migrations,
+        retention_days=plan.retention_days,
+        expires_at=format_utc(started + timedelta(days=plan.retention_days)),
+        status="valid",
+        verification=verification.to_dict(),
+        manifest=manifest,
+        created_by=f"faber-db {__version__}",
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _notify(progress: Progress | None, message: str) -> None:
+    if progress is not None:
+        progress(message)

@@ -1,0 +1,235 @@
+"""Backup commands: create, list, show, verify, delete, prune.
+
+Each function returns a Result (or raises a FaberError); cli.py renders it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from faber_db.approval import Approval
+from faber_db.backup_creation import BackupOptions, Progress, take_backup
+from faber_db.backup_verification import verify_file
+from faber_db.catalogue import BackupEntry, Catalogue
+from faber_db.config import Config, check_environment_name
+from faber_db.result import Result
+from faber_db.retention import plan_prune
+from faber_db.text import human_duration, human_size
+from faber_db.timeutil import parse_utc, utcnow
+from faber_db.workspace import PARTIAL_RE
+
+
+def catalogue_for(config: Config) -> Catalogue:
+    """The project's backup catalogue."""
+    return Catalogue(config.catalogue_path, config.project_root)
+
+
+def create_backup(
+    config: Config, env: str, options: BackupOptions, progress: Progress | None = None
+) -> Result:
+    """`faber-db backup <env>`: take, verify and record a backup."""
+    target = config.resolve(env)
+    entry, warnings = take_backup(config, target, options, progress)
+    summary = entry_summary(entry)
+    summary["restore_command"] = f"faber-db restore {env} --from {entry.id}"
+    return Result(
+        operation="backup",
+        environment=env,
+        result=summary,
+        message=(
+            f"Backup {entry.id} of {env} ({target.engine} {target.conn.redacted()}) created and verified: "
+            f"{human_size(entry.size_bytes)} in {human_duration(entry.duration_seconds)}."
+        ),
+        warnings=config.warnings + warnings,
+    )
+
+
+def entry_summary(entry: BackupEntry) -> dict:
+    """The entry as shown by backup/list/show (everything, plus readable sizes)."""
+    data = entry.to_dict()
+    data["backup_id"] = entry.id
+    data["size_human"] = human_size(entry.size_bytes)
+    data["file_path"] = entry.file
+    return data
+
+
+def list_backups(config: Config, env: str | None = None) -> Result:
+    """`faber-db backups list [<env>]`: newest first, with orphan files reported."""
+    if env is not None:
+        check_environment_name(env)
+    entries = [e for e in catalogue_for(config).entries() if env is None or e.environment == env]
+    entries.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
+    warnings = config.warnings + orphan_warnings(config, entries if env is None else None)
+    return Result(
+        operation="backups-list",
+        environment=env,
+        result={"count": len(entries), "backups": [entry_summary(e) for e in entries]},
+        message=f"{len(entries)} backup(s)" + (f" for {env}" if env else ""),
+        warnings=warnings,
+    )
+
+
+def orphan_warnings(config: Config, entries: list[BackupEntry] | None) -> list[str]:
+    """Files in the backups directory that no catalogue entry names (interrupted runs)."""
+    root = config.backups_dir
+    if entries is None or not root.is_dir():
+        return []
+    known = {entry.path(config.project_root).resolve() for entry in entries}
+    warnings = []
+    for env_dir in (d for d in root.iterdir() if d.is_dir()):
+        for child in env_dir.iterdir():
+            if child.resolve() not in known and not PARTIAL_RE.match(child.name):
+                warnings.append(
+                    f"{child} is not in the catalogue (left by an interrupted run?); it is not a usable backup"
+                )
+    return warnings
+
+
+def show_backup(config: Config, backup_id: str) -> Result:
+    """`faber-db backups show <id>`."""
+    entry = catalogue_for(config).get(backup_id)
+    return Result(
+        operation="backups-show",
+        environment=entry.environment,
+        result=entry_summary(entry),
+        message=f"{entry.id}: {entry.status}, {human_size(entry.size_bytes)}, {entry.format}/{entry.compression}",
+    )
+
+
+def verify_backup(config: Config, backup_id: str) -> Result:
+    """`faber-db backups verify <id>`: re-run the checks and record the outcome."""
+    catalogue = catalogue_for(config)
+    entry = catalogue.get(backup_id)
+    verification = verify_file(
+        entry.engine, entry.path(config.project_root), entry.format, entry.compression, entry.sha256
+    )
+    status = (
+        "valid"
+        if verification.passed
+        else ("missing" if not entry.path(config.project_root).exists() else "invalid")
+    )
+    updated = _set_fields(catalogue, entry.id, status=status, verification=verification.to_dict())
+    result = Result(
+        operation="backups-verify",
+        environment=entry.environment,
+        result={"backup_id": entry.id, "status": status, "verification": updated.verification},
+        message=f"{entry.id} verified: {'all checks passed' if verification.passed else 'FAILED'}",
+    )
+    if not verification.passed:
+        result.status = "error"
+        result.error = {"code": "backup_invalid", "message": "; ".join(verification.problems)}
+        result.message = f"{entry.id} failed verification and is now marked {status}: " + "; ".join(
+            verification.problems
+        )
+        result.suggestions = ["Take a new backup: faber-db backup " + entry.environment]
+        from faber_db.exit_codes import ExitStatus
+
+        result.exit_status = ExitStatus.BACKUP_INVALID
+    return result
+
+
+def _set_fields(catalogue: Catalogue, backup_id: str, **changes) -> BackupEntry:
+    with catalogue.update() as entries:
+        for index, entry in enumerate(entries):
+            if entry.id == backup_id:
+                entries[index] = replace(entry, **changes)
+                return entries[index]
+    raise AssertionError("entry vanished under the catalogue lock")
+
+
+def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
+    """`faber-db backups delete <id>`: removes the file and the entry (needs --yes)."""
+    catalogue = catalogue_for(config)
+    entry = catalogue.get(backup_id)
+    plan = {"delete": [entry_summary(entry)]}
+    if not _approved(approval, f"Delete backup {entry.id}? Type its id to confirm", entry.id):
+        return _approval_required(
+            "backups-delete", entry.environment, plan, f"Deleting {entry.id} needs --yes."
+        )
+    with catalogue.update() as entries:
+        entries[:] = [e for e in entries if e.id != entry.id]
+    remove_backup_file(entry.path(config.project_root))
+    return Result(
+        operation="backups-delete",
+        environment=entry.environment,
+        result={"deleted": [entry.id], "freed_bytes": entry.size_bytes},
+        message=f"Deleted {entry.id} ({human_size(entry.size_bytes)}).",
+    )
+
+
+def prune_backups(config: Config, env: str | None, approval: Approval) -> Result:
+    """`faber-db backups prune [<env>]`: apply retention; a dry run unless --yes."""
+    if env is not None:
+        check_environment_name(env)
+    catalogue = catalogue_for(config)
+    safety_days = config.section("backup").get("safety_retention_days", 90)
+    decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
+    doomed = [d.entry for d in decisions if d.delete]
+    plan = {
+        "delete": [{"backup_id": d.entry.id, "reason": d.reason} for d in decisions if d.delete],
+        "keep": [{"backup_id": d.entry.id, "reason": d.reason} for d in decisions if not d.delete],
+        "freed_bytes": sum(e.size_bytes for e in doomed),
+    }
+    if not doomed:
+        return Result(
+            operation="backups-prune", environment=env, result=plan, message="Nothing to prune."
+        )
+    if not _approved(
+        approval, f"Delete {len(doomed)} expired backup(s)? Type 'prune' to confirm", "prune"
+    ):
+        result = _approval_required(
+            "backups-prune",
+            env,
+            plan,
+            f"{len(doomed)} backup(s) would be deleted; re-run with --yes.",
+        )
+        result.status = "dry_run"
+        result.exit_status = None
+        return result
+    with catalogue.update() as entries:
+        # Re-decide under the lock: a backup taken meanwhile may change who is newest.
+        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env)
+        doomed_ids = {d.entry.id for d in fresh if d.delete} & {e.id for e in doomed}
+        removed = [e for e in entries if e.id in doomed_ids]
+        entries[:] = [e for e in entries if e.id not in doomed_ids]
+    for entry in removed:
+        remove_backup_file(entry.path(config.project_root))
+    plan["deleted"] = [e.id for e in removed]
+    return Result(
+        operation="backups-prune",
+        environment=env,
+        result=plan,
+        message=f"Pruned {len(removed)} backup(s).",
+    )
+
+
+def remove_backup_file(path: Path) -> None:
+    """Delete a backup file or directory if it is still there."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _approved(approval: Approval, question: str, answer: str) -> bool:
+    if approval.yes:
+        return True
+    return approval.confirm is not None and approval.confirm(question, answer)
+
+
+def _approval_required(operation: str, env: str | None, plan: dict, message: str) -> Result:
+    return Result(
+        operation=operation,
+        status="approval_required",
+        environment=env,
+        result={"plan": plan},
+        message=message,
+        suggestions=["Re-run with --yes once a person has approved this plan"],
+    )
+
+
+def backup_age_seconds(entry: BackupEntry) -> float:
+    """How old a backup is, in seconds."""
+    return (utcnow() - parse_utc(entry.timestamp)).total_seconds()

@@ -1,0 +1,121 @@
+"""Command-line entry point: parse arguments, call a skill function, render.
+
+No logic lives here beyond choosing the function and turning its Result or
+FaberError into output and an exit status (the one place that does so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+from faber_db import __version__
+from faber_db.cli import backup_commands
+from faber_db.cli.context import CommandContext
+from faber_db.cli.render import render
+from faber_db.errors import FaberError, OperationInterruptedError
+from faber_db.exit_codes import ExitStatus, exit_status_for_error
+from faber_db.result import Result
+
+COMMAND_MODULES = [backup_commands]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used by the docs tests)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print one JSON object (schemas/result.schema.json)",
+    )
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: found by walking up from here)",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log what native tools print",
+    )
+    parser = argparse.ArgumentParser(
+        prog="faber-db",
+        description="Safe schema migrations, verified backups and atomic rollback for PostgreSQL, MySQL/MariaDB and SQLite.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"faber-db {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    for module in COMMAND_MODULES:
+        module.register(subparsers, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit status (only __main__ calls sys.exit)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help / --version (0) or a usage error (2)
+        return int(exc.code or 0)
+    as_json = getattr(args, "json", False)
+    _configure_logging(getattr(args, "verbose", False))
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    context = CommandContext(args, as_json)
+    result = run_command(args, context)
+    render(result, as_json, context)
+    return int(result.resolved_exit_status())
+
+
+def run_command(args: argparse.Namespace, context: CommandContext) -> Result:
+    """Call the command's function, turning errors into error Results."""
+    operation = getattr(args, "operation", args.command)
+    environment = getattr(args, "env", None)
+    try:
+        return args.handler(args, context)
+    except KeyboardInterrupt:
+        return error_result(
+            OperationInterruptedError("Interrupted; nothing was recorded."), operation, environment
+        )
+    except FaberError as error:
+        return error_result(error, operation, environment)
+
+
+def error_result(error: FaberError, operation: str, environment: str | None) -> Result:
+    """The Result for a FaberError, with its exit status from the one table."""
+    error_body = {"code": error.code, "message": error.message}
+    if error.details:
+        error_body["details"] = error.details
+    return Result(
+        operation=operation,
+        status="error",
+        environment=environment,
+        result=error.details.get("result", {}),
+        message=error.message,
+        error=error_body,
+        suggestions=error.suggestions,
+        exit_status=exit_status_for_error(error.code),
+    )
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _configure_logging(verbose: bool) -> None:
+    level = logging.INFO if verbose or os.environ.get("FABER_DB_DEBUG") else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+
+
+def entry_point() -> None:
+    """Console-script entry: exit with main()'s status."""
+    sys.exit(main())
+
+
+__all__ = ["ExitStatus", "build_parser", "entry_point", "main"]

@@ -1,0 +1,122 @@
+"""Arguments for init, backup and backups {list,show,verify,delete,prune}."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    """Add this module's commands to the parser."""
+    init = subparsers.add_parser(
+        "init", parents=[common], help="write a starting config for this project"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing config")
+    init.set_defaults(handler=run_init, operation="init")
+
+    backup = subparsers.add_parser(
+        "backup", parents=[common], help="take a verified backup of an environment"
+    )
+    backup.add_argument("env", help="environment name (dev, staging, production, ...)")
+    backup.add_argument("--label", help="label appended to the backup id (letters, digits, . _ -)")
+    backup.add_argument(
+        "--reason", default="manual", help="why: manual, pre-migration, ... (default manual)"
+    )
+    backup.add_argument(
+        "--format",
+        choices=["sql", "custom", "directory"],
+        help="dump format (default: the engine's best)",
+    )
+    backup.add_argument(
+        "--compression",
+        choices=["zstd", "gzip", "none"],
+        help="compression (default zstd, else gzip)",
+    )
+    backup.add_argument(
+        "--retention", type=int, metavar="DAYS", help="keep at least this many days"
+    )
+    backup.set_defaults(handler=run_backup, operation="backup")
+
+    backups = subparsers.add_parser(
+        "backups", parents=[common], help="list, show, verify, delete or prune backups"
+    )
+    actions = backups.add_subparsers(dest="action", metavar="<action>", required=True)
+    listing = actions.add_parser("list", parents=[common], help="list backups, newest first")
+    listing.add_argument("env", nargs="?", help="only this environment")
+    listing.set_defaults(handler=run_list, operation="backups-list")
+    show = actions.add_parser("show", parents=[common], help="show one backup's catalogue entry")
+    show.add_argument("backup_id", metavar="id")
+    show.set_defaults(handler=run_show, operation="backups-show")
+    verify = actions.add_parser(
+        "verify", parents=[common], help="re-check a backup's checksum, compression and format"
+    )
+    verify.add_argument("backup_id", metavar="id")
+    verify.set_defaults(handler=run_verify, operation="backups-verify")
+    delete = actions.add_parser(
+        "delete", parents=[common], help="delete a backup file and its entry"
+    )
+    delete.add_argument("backup_id", metavar="id")
+    delete.add_argument("--yes", action="store_true", help="delete without asking")
+    delete.set_defaults(handler=run_delete, operation="backups-delete")
+    prune = actions.add_parser(
+        "prune", parents=[common], help="delete expired backups (dry run without --yes)"
+    )
+    prune.add_argument("env", nargs="?", help="only this environment")
+    prune.add_argument("--yes", action="store_true", help="really delete")
+    prune.set_defaults(handler=run_prune, operation="backups-prune")
+
+
+def run_init(args, context):
+    """faber-db init"""
+    from faber_db.project_init import init_project
+
+    return init_project(force=args.force)
+
+
+def run_backup(args, context):
+    """faber-db backup <env>"""
+    from faber_db.backup_creation import BackupOptions
+    from faber_db.backup_manager import create_backup
+
+    options = BackupOptions(
+        label=args.label,
+        reason=args.reason,
+        format=args.format,
+        compression=args.compression,
+        retention_days=args.retention,
+    )
+    return create_backup(context.config, args.env, options, context.progress)
+
+
+def run_list(args, context):
+    """faber-db backups list [<env>]"""
+    from faber_db.backup_manager import list_backups
+
+    return list_backups(context.config, args.env)
+
+
+def run_show(args, context):
+    """faber-db backups show <id>"""
+    from faber_db.backup_manager import show_backup
+
+    return show_backup(context.config, args.backup_id)
+
+
+def run_verify(args, context):
+    """faber-db backups verify <id>"""
+    from faber_db.backup_manager import verify_backup
+
+    return verify_backup(context.config, args.backup_id)
+
+
+def run_delete(args, context):
+    """faber-db backups delete <id>"""
+    from faber_db.backup_manager import delete_backup
+
+    return delete_backup(context.config, args.backup_id, context.approval())
+
+
+def run_prune(args, context):
+    """faber-db backups prune [<env>]"""
+    from faber_db.backup_manager import prune_backups
+
+    return prune_backups(context.config, args.env, context.approval())

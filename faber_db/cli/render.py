@@ -1,0 +1,125 @@
+"""Render a Result: one JSON object (--json) or short, aligned text for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+from faber_db.result import Result
+from faber_db.text import human_size
+
+MARKS = {
+    "success": "OK",
+    "error": "ERROR",
+    "approval_required": "APPROVAL REQUIRED",
+    "dry_run": "DRY RUN",
+}
+
+
+def render(result: Result, as_json: bool, context=None) -> None:
+    """Print the result to stdout (warnings and errors to stderr for people)."""
+    if context is not None and "spinner" in vars(context):
+        context.spinner.clear()
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2, default=str, ensure_ascii=False))
+        return
+    stream = sys.stdout
+    stream.write(f"{MARKS.get(result.status, result.status.upper())}: {result.message}\n")
+    formatter = FORMATTERS.get(result.operation)
+    if formatter and result.status != "error":
+        for line in formatter(result.result):
+            stream.write(line + "\n")
+    elif result.status == "approval_required" and "plan" in result.result:
+        stream.write(json.dumps(result.result["plan"], indent=2, default=str) + "\n")
+    for warning in result.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    if result.suggestions:
+        stream.write("next:\n")
+        for suggestion in result.suggestions:
+            stream.write(f"  {suggestion}\n")
+
+
+def aligned(pairs: list[tuple[str, object]]) -> list[str]:
+    """'key:   value' lines with the values aligned."""
+    pairs = [(k, v) for k, v in pairs if v not in (None, "", [], {})]
+    width = max((len(k) for k, _ in pairs), default=0)
+    return [f"  {k + ':':<{width + 1}} {v}" for k, v in pairs]
+
+
+def table(rows: list[list[str]], header: list[str]) -> list[str]:
+    """A plain text table."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*header), *(fmt.format(*map(str, r)) for r in rows)]
+
+
+def _backup_lines(data: dict) -> list[str]:
+    manifest = data.get("manifest", {})
+    tables = manifest.get("tables", {})
+    migrations = data.get("migrations", {})
+    return aligned(
+        [
+            ("id", data.get("backup_id")),
+            ("file", data.get("file")),
+            ("size", data.get("size_human")),
+            ("format", f"{data.get('format')}, {data.get('compression')}"),
+            ("sha256", data.get("sha256")),
+            ("tables", f"{len(tables)} ({sum(tables.values())} rows)" if tables else "0"),
+            (
+                "migrations",
+                f"{migrations.get('applied_count', 0)} applied, last {migrations.get('last_migration') or '-'}",
+            ),
+            ("verified", (data.get("verification") or {}).get("integrity_check")),
+            ("expires", data.get("expires_at")),
+            ("restore with", data.get("restore_command")),
+        ]
+    )
+
+
+def _list_lines(data: dict) -> list[str]:
+    rows = [
+        [
+            b["backup_id"],
+            b["environment"],
+            b["engine"],
+            b["timestamp"],
+            human_size(b["size_bytes"]),
+            b["reason"],
+            b["status"],
+        ]
+        for b in data.get("backups", [])
+    ]
+    return (
+        table(rows, ["ID", "ENV", "ENGINE", "CREATED (UTC)", "SIZE", "REASON", "STATUS"])
+        if rows
+        else []
+    )
+
+
+def _verify_lines(data: dict) -> list[str]:
+    checks = data.get("verification", {})
+    return aligned(
+        [(k, checks.get(k)) for k in ("checksum", "decompression", "format")]
+        + [("problems", "; ".join(checks.get("problems", [])))]
+    )
+
+
+def _prune_lines(data: dict) -> list[str]:
+    lines = [f"  delete {d['backup_id']}: {d['reason']}" for d in data.get("delete", [])]
+    lines += [f"  keep   {d['backup_id']}: {d['reason']}" for d in data.get("keep", [])]
+    return lines
+
+
+FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
+    "backup": _backup_lines,
+    "backups-show": _backup_lines,
+    "backups-list": _list_lines,
+    "backups-verify": _verify_lines,
+    "backups-prune": _prune_lines,
+}
+
+
+def register_formatter(operation: str, formatter: Callable[[dict], list[str]]) -> None:
+    """Let a command module add its own human formatter."""
+    FORMATTERS[operation] = formatter

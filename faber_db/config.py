@@ -1,0 +1,272 @@
+"""Load and validate the project config, and resolve an environment to a Target.
+
+The config lives at .fractary/plugins/faber-db/config.json (or config.yaml),
+found by walking up from the working directory; --config overrides.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faber_db.errors import (
+    ConfigInvalidError,
+    ConfigNotFoundError,
+    InvalidInputError,
+    MissingEnvVarError,
+    UnknownEnvironmentError,
+)
+from faber_db.resources import load_schema, validation_errors
+from faber_db.urls import ConnectionInfo, parse_url
+
+CONFIG_DIR = Path(".fractary/plugins/faber-db")
+CONFIG_NAMES = ("config.json", "config.yaml", "config.yml")
+ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+SAFETY_REASONS = ("pre-migration", "pre-rollback", "pre-restore", "safety")
+DEFAULT_URL_VARS = {"production": "PROD_DATABASE_URL"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One environment resolved to a database connection."""
+
+    environment: str
+    conn: ConnectionInfo
+    settings: dict
+
+    @property
+    def engine(self) -> str:
+        """Engine name: postgresql, mysql or sqlite."""
+        return self.conn.engine
+
+
+@dataclass
+class Config:
+    """A loaded, validated config and the project it belongs to."""
+
+    path: Path | None
+    project_root: Path
+    data: dict
+    warnings: list[str] = field(default_factory=list)
+
+    # -- sections -----------------------------------------------------------------
+    def section(self, name: str) -> dict:
+        """A top-level section, or {} when absent."""
+        value = self.data.get(name)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def environments(self) -> dict[str, dict]:
+        """Environment settings by name."""
+        return self.section("environments")
+
+    @property
+    def provider(self) -> str | None:
+        """database.provider, if set."""
+        return self.section("database").get("provider")
+
+    # -- paths --------------------------------------------------------------------
+    def project_path(self, relative: str) -> Path:
+        """Resolve a config path against the project root."""
+        path = Path(relative)
+        return path if path.is_absolute() else self.project_root / path
+
+    @property
+    def backups_dir(self) -> Path:
+        """Directory of backups.json and the per-environment backup folders."""
+        return self.project_path(
+            self.section("backup").get("directory", str(CONFIG_DIR / "backups"))
+        )
+
+    @property
+    def catalogue_path(self) -> Path:
+        """The backup catalogue, backups.json."""
+        return self.backups_dir / "backups.json"
+
+    @property
+    def audit_path(self) -> Path:
+        """The audit trail, audit.jsonl."""
+        return self.project_path(self.section("audit").get("path", str(CONFIG_DIR / "audit.jsonl")))
+
+    @property
+    def state_dir(self) -> Path:
+        """Private working state (journals of interrupted restores, locks)."""
+        return self.project_path(str(CONFIG_DIR / "state"))
+
+    @property
+    def migrations_dir(self) -> Path:
+        """The Prisma migrations directory."""
+        return self.project_path(self.section("migrations").get("directory", "prisma/migrations"))
+
+    @property
+    def migrations_table(self) -> str:
+        """The migration tracking table."""
+        return self.section("migrations").get("table", "_prisma_migrations")
+
+    # -- policy -------------------------------------------------------------------
+    def is_protected(self, env: str) -> bool:
+        """True when mutating commands on env need approval."""
+        protected = self.section("safety").get("protected_environments", ["production"])
+        return env in protected or bool(self.environments.get(env, {}).get("require_approval"))
+
+    def backup_enforcement(self, env: str) -> str:
+        """required, recommended or optional for env."""
+        configured = self.section("safety").get("backup_enforcement", {})
+        if env in configured:
+            return configured[env]
+        return "required" if self.is_protected(env) else "optional"
+
+    def retention_days(self, reason: str | None, requested: int | None = None) -> int:
+        """Retention for a new backup; safety backups keep at least safety_retention_days."""
+        backup = self.section("backup")
+        days = requested or backup.get("retention_days", 30)
+        if reason in SAFETY_REASONS:
+            days = max(days, backup.get("safety_retention_days", 90))
+        return days
+
+    @property
+    def min_keep(self) -> int:
+        """Prune never leaves fewer valid backups per environment."""
+        return self.section("backup").get("min_keep", 3)
+
+    # -- environments -------------------------------------------------------------
+    def resolve(self, env: str) -> Target:
+        """Resolve an environment name to its Target (engine, database, credentials)."""
+        check_environment_name(env)
+        settings = self.environments.get(env)
+        if settings is None:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise UnknownEnvironmentError(
+                f"Unknown environment '{env}' (configured: {known}).",
+                suggestions=[f"Add '{env}' under environments in {self.display_path()}"],
+            )
+        variable = settings.get("connection_string_env") or default_url_variable(env)
+        url = os.environ.get(variable) or settings.get("default_url")
+        if not url:
+            raise MissingEnvVarError(
+                f"Environment variable {variable} is not set; it holds the {env} database URL.",
+                suggestions=[f'export {variable}="postgresql://user@host:5432/dbname"'],
+                details={"variable": variable},
+            )
+        return Target(environment=env, conn=parse_url(url, self.project_root), settings=settings)
+
+    def display_path(self) -> str:
+        """The config path for messages (relative to the project when possible)."""
+        if self.path is None:
+            return str(CONFIG_DIR / "config.json")
+        try:
+            return str(self.path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(self.path)
+
+
+def default_url_variable(env: str) -> str:
+    """DEV_DATABASE_URL for dev, PROD_DATABASE_URL for production, and so on."""
+    return DEFAULT_URL_VARS.get(env, env.upper().replace("-", "_") + "_DATABASE_URL")
+
+
+def check_environment_name(env: str) -> None:
+    """Refuse environment names that could escape a path or a shell."""
+    if not isinstance(env, str) or not ENV_NAME_RE.match(env):
+        raise InvalidInputError(
+            f"Invalid environment name {env!r}: use lowercase letters, digits, '-' or '_' "
+            "(starting with a letter).",
+        )
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """Walk up from start looking for .fractary/plugins/faber-db/config.{json,yaml}."""
+    directory = (start or Path.cwd()).resolve()
+    for candidate_dir in (directory, *directory.parents):
+        for name in CONFIG_NAMES:
+            candidate = candidate_dir / CONFIG_DIR / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def project_root_for(config_path: Path) -> Path:
+    """The directory holding .fractary/ (or the config's own folder for a loose file)."""
+    parts = config_path.resolve().parent
+    if parts.parts[-3:] == CONFIG_DIR.parts:
+        return parts.parent.parent.parent
+    return parts
+
+
+def load_config(explicit: str | os.PathLike | None = None, start: Path | None = None) -> Config:
+    """Find, parse and validate the config; raise ConfigNotFoundError/ConfigInvalidError."""
+    explicit = explicit or os.environ.get("FABER_DB_CONFIG")
+    path = Path(explicit) if explicit else find_config(start)
+    if path is None:
+        raise ConfigNotFoundError(
+            "No faber-db config found (looked for .fractary/plugins/faber-db/config.json "
+            "or config.yaml here and in every parent directory).",
+            suggestions=["faber-db init", "faber-db --config PATH ..."],
+        )
+    if not path.is_file():
+        raise ConfigNotFoundError(f"Config file {path} does not exist.")
+    data = parse_config_text(path.read_text(encoding="utf-8"), path)
+    warnings = validate_config(data, path)
+    return Config(
+        path=path.resolve(), project_root=project_root_for(path), data=data, warnings=warnings
+    )
+
+
+def parse_config_text(text: str, path: Path) -> dict:
+    """Parse JSON or YAML config text into a dict."""
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigInvalidError(f"{path}: not valid JSON: {exc}") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigInvalidError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigInvalidError(
+            f"{path}: the config must be a mapping (an object) at the top level."
+        )
+    return data
+
+
+def validate_config(data: dict, path: Path) -> list[str]:
+    """Validate against schemas/config.schema.json; return warnings for unknown keys."""
+    errors = validation_errors(data, "config")
+    if errors:
+        raise ConfigInvalidError(
+            f"{path}: invalid config: " + "; ".join(errors),
+            suggestions=["See docs/CONFIGURATION.md for every key and its type."],
+            details={"errors": errors},
+        )
+    return [f"{path.name}: unknown key '{key}' is ignored" for key in unknown_keys(data)]
+
+
+def unknown_keys(data: dict) -> list[str]:
+    """Dotted paths of keys the schema does not describe (likely typos)."""
+    schema = load_schema("config")
+    found: list[str] = []
+    _collect_unknown(data, schema, schema, "", found)
+    return found
+
+
+def _collect_unknown(value, node: dict, root: dict, prefix: str, found: list[str]) -> None:
+    if "$ref" in node:
+        node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    if not isinstance(value, dict):
+        return
+    props = node.get("properties")
+    extra = node.get("additionalProperties")
+    for key, child in value.items():
+        if props is not None and key in props:
+            _collect_unknown(child, props[key], root, f"{prefix}{key}.", found)
+        elif isinstance(extra, dict):
+            _collect_unknown(child, extra, root, f"{prefix}{key}.", found)
+        elif props is not None:
+            found.append(f"{prefix}{key}")

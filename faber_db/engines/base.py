@@ -1,0 +1,155 @@
+"""The small surface every engine implements (connect, introspect, databases,
+tracking table, snapshot, credentials for native tools). Skill modules call
+these and never switch on the engine name."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from faber_db.urls import ConnectionInfo
+
+
+@dataclass
+class Snapshot:
+    """A consistent read view shared with the native dump tool where the engine allows."""
+
+    handler_env: dict[str, str] = field(default_factory=dict)
+    exact: bool | None = True
+
+
+@dataclass(frozen=True)
+class TrackedMigration:
+    """One row of the Prisma-compatible tracking table."""
+
+    id: str
+    migration_name: str
+    checksum: str
+    started_at: Any
+    finished_at: Any
+    rolled_back_at: Any
+    logs: str | None
+    applied_steps_count: int
+
+
+class Engine(ABC):
+    """Base class; subclasses set the class attributes and implement the hooks."""
+
+    name: ClassVar[str]
+    sqlglot_dialect: ClassVar[str]
+    prisma_provider: ClassVar[str]
+    backup_formats: ClassVar[tuple[str, ...]]  # the first is the default
+    file_extensions: ClassVar[dict[str, str]]
+
+    def __init__(self, conn: ConnectionInfo) -> None:
+        self.conn = conn
+
+    # -- connections --------------------------------------------------------------
+    @abstractmethod
+    def connect(self, database: str | None = None):
+        """Open an autocommit DB-API connection, mapping failures to FaberErrors."""
+
+    @contextmanager
+    def session(self, database: str | None = None) -> Iterator[Any]:
+        """Context-managed connection that is always closed."""
+        db = self.connect(database)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def quote(self, identifier: str) -> str:
+        """Quote an identifier for this engine's SQL."""
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def query(self, db, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Run a query and return all rows."""
+        cursor = db.cursor()
+        try:
+            if params:
+                cursor.execute(sql, params)
+            else:
+                cursor.execute(sql)
+            return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            cursor.close()
+
+    # -- introspection ------------------------------------------------------------
+    @abstractmethod
+    def server_version(self, db) -> str:
+        """Server version string."""
+
+    @abstractmethod
+    def list_tables(self, db) -> list[str]:
+        """User base tables, sorted (schema-qualified where the engine has schemas)."""
+
+    def count_rows(self, db, table: str) -> int:
+        """Exact row count of one table returned by list_tables."""
+        return int(self.query(db, f"SELECT COUNT(*) FROM {self.quote_table(table)}")[0][0])
+
+    def quote_table(self, table: str) -> str:
+        """Quote a (possibly schema-qualified) table name from list_tables."""
+        return ".".join(self.quote(part) for part in table.split(".", 1))
+
+    def row_counts(self, db) -> dict[str, int]:
+        """Exact row count of every user table."""
+        return {table: self.count_rows(db, table) for table in self.list_tables(db)}
+
+    @abstractmethod
+    def schema_objects(self, db) -> list[str]:
+        """Canonical text of every schema object (tables, columns, indexes, views...)."""
+
+    def schema_fingerprint(self, db) -> str:
+        """sha256 over the sorted canonical schema: equal schemas, equal fingerprints."""
+        digest = hashlib.sha256()
+        for line in sorted(self.schema_objects(db)):
+            digest.update(line.encode("utf-8") + b"\n")
+        return "sha256:" + digest.hexdigest()
+
+    @abstractmethod
+    def database_size(self, db) -> int:
+        """Approximate on-disk size of the database in bytes."""
+
+    # -- databases ----------------------------------------------------------------
+    @abstractmethod
+    def database_exists(self, name: str) -> bool:
+        """True when the database (or SQLite file) exists."""
+
+    @abstractmethod
+    def create_database(self, name: str) -> None:
+        """Create an empty database (or SQLite file)."""
+
+    @abstractmethod
+    def drop_database(self, name: str) -> None:
+        """Drop a database (or delete a SQLite file) if it exists."""
+
+    # -- tracking table -----------------------------------------------------------
+    @abstractmethod
+    def table_exists(self, db, table: str) -> bool:
+        """True when an unqualified table exists in the connected database."""
+
+    def read_migrations(self, db, table: str) -> list[TrackedMigration] | None:
+        """Rows of the tracking table ordered as Prisma reads them; None without a table."""
+        if not self.table_exists(db, table):
+            return None
+        rows = self.query(
+            db,
+            "SELECT id, migration_name, checksum, started_at, finished_at, rolled_back_at,"
+            f" logs, applied_steps_count FROM {self.quote(table)} ORDER BY started_at, migration_name",
+        )
+        return [TrackedMigration(*row) for row in rows]
+
+    # -- backups ------------------------------------------------------------------
+    @contextmanager
+    def snapshot(self, db) -> Iterator[Snapshot]:
+        """A read view for the manifest that matches what the dump sees."""
+        yield Snapshot(exact=None)
+
+    @abstractmethod
+    def handler_environment(self, secrets_dir: Path) -> dict[str, str]:
+        """Environment for native tools; secrets go to 0600 files in secrets_dir."""

@@ -1,0 +1,184 @@
+"""Typed errors. Each carries a stable `code`, a message for people, and the
+commands to run next; exit_codes.py maps codes to exit statuses."""
+
+from __future__ import annotations
+
+
+class FaberError(Exception):
+    """Base of every error faber-db reports to its user."""
+
+    code = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        suggestions: list[str] | None = None,
+        details: dict | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestions = list(suggestions or [])
+        self.details = dict(details or {})
+
+
+class InvalidInputError(FaberError):
+    """A label, name, id or option value that is not acceptable."""
+
+    code = "invalid_input"
+
+
+class UnsupportedOptionError(FaberError):
+    """An option that this engine or tool cannot honour (e.g. directory format on MySQL)."""
+
+    code = "unsupported_option"
+
+
+class ConfigNotFoundError(FaberError):
+    """No config file was found walking up from the working directory."""
+
+    code = "config_not_found"
+
+
+class ConfigInvalidError(FaberError):
+    """The config file could not be parsed or does not match its schema."""
+
+    code = "config_invalid"
+
+
+class UnknownEnvironmentError(FaberError):
+    """The environment name is not defined in the config."""
+
+    code = "unknown_environment"
+
+
+class MissingEnvVarError(FaberError):
+    """The variable that should hold an environment's URL is not set."""
+
+    code = "missing_env_var"
+
+
+class UnsupportedUrlError(FaberError):
+    """A connection URL with a scheme faber-db does not support."""
+
+    code = "unsupported_url"
+
+
+class InvalidUrlError(FaberError):
+    """A connection URL that cannot be parsed."""
+
+    code = "invalid_url"
+
+
+class ConnectionFailedError(FaberError):
+    """The database server could not be reached."""
+
+    code = "connection_failed"
+
+
+class DatabaseNotFoundError(FaberError):
+    """The server is reachable but the database does not exist."""
+
+    code = "database_not_found"
+
+
+class AuthFailedError(FaberError):
+    """The server rejected the credentials."""
+
+    code = "auth_failed"
+
+
+class ToolMissingError(FaberError):
+    """A native tool (pg_dump, mariadb-dump, zstd...) is not installed."""
+
+    code = "tool_missing"
+
+
+class ToolFailedError(FaberError):
+    """A native tool ran and failed."""
+
+    code = "tool_failed"
+
+
+class InsufficientDiskSpaceError(FaberError):
+    """The estimated backup size exceeds the free space; nothing was started."""
+
+    code = "insufficient_disk_space"
+
+
+class DiskFullError(FaberError):
+    """The disk filled up while writing."""
+
+    code = "disk_full"
+
+
+class CatalogueCorruptError(FaberError):
+    """backups.json cannot be read; faber-db refuses to overwrite it."""
+
+    code = "catalogue_corrupt"
+
+
+class BackupNotFoundError(FaberError):
+    """No backup with that id (or no backup matching the request)."""
+
+    code = "backup_not_found"
+
+
+class BackupInvalidError(FaberError):
+    """A backup that is missing, damaged, tampered with or not valid."""
+
+    code = "backup_invalid"
+
+
+class BackupFailedError(FaberError):
+    """Creating a backup failed; nothing was recorded."""
+
+    code = "backup_failed"
+
+
+class LockTimeoutError(FaberError):
+    """Another faber-db run holds the lock longer than we are willing to wait."""
+
+    code = "lock_timeout"
+
+
+class MigrationFailedError(FaberError):
+    """A migration failed while being applied."""
+
+    code = "migration_failed"
+
+
+class MigrationStateError(FaberError):
+    """The migration history forbids deploying (failed, edited or unknown migrations)."""
+
+    code = "migration_state"
+
+
+class PolicyBlockedError(FaberError):
+    """The safety policy forbids this operation outright."""
+
+    code = "blocked_by_policy"
+
+
+class ApprovalInvalidError(FaberError):
+    """An approval that does not match the current plan."""
+
+    code = "approval_invalid"
+
+
+class VerificationFailedError(FaberError):
+    """A restored database does not match the backup's manifest."""
+
+    code = "verification_failed"
+
+
+class RestoreFailedError(FaberError):
+    """A restore failed; the target keeps its previous content."""
+
+    code = "restore_failed"
+
+
+class OperationInterruptedError(FaberError):
+    """The user interrupted the operation (Ctrl-C or a signal)."""
+
+    code = "interrupted"

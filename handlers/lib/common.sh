@@ -1,0 +1,161 @@
+# Shared helpers for faber-db handler scripts; sourced, never run directly.
+#
+# Contract for every handler:
+#   - inputs arrive as environment variables (FABER_*, and PG* for libpq);
+#     passwords only ever arrive inside private 0600 files, never in argv;
+#   - exactly one JSON object goes to stdout (schemas/handler-output.schema.json);
+#   - logs and tool messages go to stderr;
+#   - exit status 0 with "status":"success", or non-zero with "status":"error".
+
+# Backups hold the user's data: everything we write is private to the owner.
+umask 077
+
+json_string() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  printf '"%s"' "$s"
+}
+
+# emit_json KEY TYPE VALUE ...   TYPE is s (string) or r (raw JSON: number, object, true...)
+emit_json() {
+  local out="{" sep="" key type value
+  while [ $# -ge 3 ]; do
+    key=$1 type=$2 value=$3
+    shift 3
+    [ "$type" = s ] && value=$(json_string "$value")
+    out+="$sep\"$key\":$value"
+    sep=","
+  done
+  printf '%s}\n' "$out"
+}
+
+# fail CODE MESSAGE [KEY TYPE VALUE ...]: print an error object and exit 1.
+fail() {
+  local code=$1 message=$2
+  shift 2
+  stop_watchdog
+  emit_json status s error operation s "${FABER_OPERATION:-unknown}" \
+    error r "{\"code\":$(json_string "$code"),\"message\":$(json_string "$message")}" "$@"
+  exit 1
+}
+
+log() { printf 'faber-db handler: %s\n' "$*" >&2; }
+
+now() { date +%s.%N; }
+
+elapsed_since() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.3f", e - s }'; }
+
+require_tool() {
+  command -v "$1" >/dev/null 2>&1 || fail tool_missing "$1 is not installed or not on PATH" tool s "$1"
+}
+
+file_size() { stat -c %s -- "$1"; }
+
+# set_compressor NAME: COMPRESS=(command to compress stdin to stdout), COMPRESS_EXT=.zst/.gz/""
+set_compressor() {
+  case "$1" in
+    zstd) require_tool zstd; COMPRESS=(zstd -q -c -3 -T0) ;;
+    gzip) if command -v pigz >/dev/null 2>&1; then COMPRESS=(pigz -c); else COMPRESS=(gzip -c); fi ;;
+    none) COMPRESS=(cat) ;;
+    *) fail invalid_input "unknown compression '$1'" ;;
+  esac
+}
+
+# set_decompressor NAME: DECOMPRESS=(command to decompress stdin to stdout)
+set_decompressor() {
+  case "$1" in
+    zstd) require_tool zstd; DECOMPRESS=(zstd -q -d -c) ;;
+    gzip) if command -v pigz >/dev/null 2>&1; then DECOMPRESS=(pigz -d -c); else DECOMPRESS=(gzip -d -c); fi ;;
+    none) DECOMPRESS=(cat) ;;
+    *) fail invalid_input "unknown compression '$1'" ;;
+  esac
+}
+
+# check_pipeline NAMES STATUSES: fail naming the stage that really failed. A stage
+# killed by SIGPIPE (141) only reacts to a later stage's failure, so it is blamed last.
+check_pipeline() {
+  local -a names=($1)
+  shift
+  local -a statuses=("$@")
+  local i culprit=-1
+  for i in "${!statuses[@]}"; do
+    if [ "${statuses[$i]}" != 0 ] && [ "${statuses[$i]}" != 141 ]; then culprit=$i; break; fi
+  done
+  if [ "$culprit" = -1 ]; then
+    for i in "${!statuses[@]}"; do
+      [ "${statuses[$i]}" != 0 ] && { culprit=$i; break; }
+    done
+  fi
+  [ "$culprit" = -1 ] && return 0
+  fail tool_failed "${names[$culprit]} exited with status ${statuses[$culprit]}" \
+    tool s "${names[$culprit]}" exit_code r "${statuses[$culprit]}"
+}
+
+# sha256 of a directory: the sha256 of its sorted "sha256  ./relative/path" lines.
+directory_sha256() {
+  (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -c1-64
+}
+
+# Watchdog: if faber-db (FABER_PARENT_PID) dies - even by SIGKILL - stop this
+# handler's whole process group and remove the partial output it was writing,
+# so that no half-written backup is left behind looking like a real one.
+start_watchdog() {
+  local victim=$1 parent=${FABER_PARENT_PID:-}
+  [ -n "$parent" ] || return 0
+  (
+    while kill -0 "$parent" 2>/dev/null; do sleep 0.2; done
+    [ -n "$victim" ] && rm -rf -- "$victim"
+    kill -KILL 0
+  ) </dev/null >/dev/null 2>&1 &
+  WATCHDOG_PID=$!
+  trap stop_watchdog EXIT
+}
+
+stop_watchdog() {
+  if [ -n "${WATCHDOG_PID:-}" ]; then
+    kill "$WATCHDOG_PID" 2>/dev/null
+    WATCHDOG_PID=
+  fi
+  return 0
+}
+
+# stream_to_output COMMAND...: run COMMAND | compress | tee FABER_OUTPUT | sha256sum,
+# writing the sha256 to $FABER_WORK_DIR/sha256; fails naming the stage that broke.
+stream_to_output() {
+  local name=$1
+  "$@" | "${COMPRESS[@]}" | tee -- "$FABER_OUTPUT" | sha256sum | cut -c1-64 >"$FABER_WORK_DIR/sha256"
+  check_pipeline "$name ${COMPRESS[0]} tee sha256sum cut" "${PIPESTATUS[@]}"
+}
+
+# checksum_and_tail FILE: one read of FILE computes its sha256 (-> $FABER_WORK_DIR/sha256)
+# and decompresses it fully (the decompression test), keeping the last 4 KiB of the
+# decompressed stream in $FABER_WORK_DIR/tail for trailer checks.
+checksum_and_tail() {
+  local file=$1 fifo="$FABER_WORK_DIR/sha256.fifo" hasher
+  rm -f -- "$fifo" && mkfifo -m 600 -- "$fifo"
+  sha256sum <"$fifo" | cut -c1-64 >"$FABER_WORK_DIR/sha256" &
+  hasher=$!
+  tee -- "$fifo" <"$file" | "${DECOMPRESS[@]}" | tail -c 4096 >"$FABER_WORK_DIR/tail"
+  local -a statuses=("${PIPESTATUS[@]}")
+  wait "$hasher"
+  DECOMPRESSION_STATUS=passed
+  if [ "${statuses[0]}" != 0 ] || [ "${statuses[1]}" != 0 ] || [ "${statuses[2]}" != 0 ]; then
+    DECOMPRESSION_STATUS=failed
+  fi
+}
+
+# emit_verification FORMAT_CHECK_STATUS [PROBLEM]: print the verify-backup result.
+emit_verification() {
+  local format_status=$1 problem=${2:-} problems="[]"
+  [ -n "$problem" ] && problems="[$(json_string "$problem")]"
+  stop_watchdog
+  emit_json status s success operation s verify-backup \
+    sha256 s "$(cat "$FABER_WORK_DIR/sha256" 2>/dev/null)" \
+    checks r "{\"decompression\":\"$DECOMPRESSION_STATUS\",\"format\":\"$format_status\"}" \
+    problems r "$problems" \
+    duration_seconds r "$(elapsed_since "$STARTED")"
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Create a PostgreSQL backup with pg_dump, compressing and checksumming in the pipeline.
+#
+# Environment:
+#   PGHOST PGPORT PGUSER PGDATABASE PGPASSFILE PGSSL*   connection (read by libpq)
+#   FABER_FORMAT         custom | sql | directory
+#   FABER_COMPRESSION    zstd | gzip | none   (directory format: pg_dump's own compression)
+#   FABER_OUTPUT         file (or directory) to write
+#   FABER_WORK_DIR       private scratch directory (removed by faber-db afterwards)
+#   FABER_JOBS           parallel jobs for the directory format (default 2)
+#   FABER_PG_SNAPSHOT    optional snapshot exported by faber-db, so its manifest matches the dump
+#   FABER_LOCK_WAIT_TIMEOUT, FABER_PARENT_PID
+# Prints one JSON object: status, file, size_bytes, sha256, tool_version, duration_seconds.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/common.sh
+. "$HERE/../lib/common.sh"
+FABER_OPERATION=create-backup
+STARTED=$(now)
+start_watchdog "$FABER_WORK_DIR"
+require_tool pg_dump
+
+common_args=(--no-password "--lock-wait-timeout=${FABER_LOCK_WAIT_TIMEOUT:-120s}")
+[ -n "${FABER_PG_SNAPSHOT:-}" ] && common_args+=("--snapshot=$FABER_PG_SNAPSHOT")
+tool_version=$(pg_dump --version | awk '{print $3}')
+pg_dump_major=${tool_version%%.*}
+
+dump_directory() {
+  local level
+  case "$FABER_COMPRESSION" in
+    none) level=0 ;;
+    gzip) level=6 ;;
+    zstd)
+      [ "$pg_dump_major" -ge 16 ] ||
+        fail unsupported_option "pg_dump $tool_version compresses the directory format only with gzip (zstd needs pg_dump 16+); use --compression gzip or none"
+      level=zstd ;;
+  esac
+  pg_dump -Fd -j "${FABER_JOBS:-2}" "--compress=$level" -f "$FABER_OUTPUT" "${common_args[@]}" ||
+    fail tool_failed "pg_dump exited with status $?" tool s pg_dump
+  directory_sha256 "$FABER_OUTPUT" >"$FABER_WORK_DIR/sha256"
+}
+
+case "$FABER_FORMAT" in
+  sql) set_compressor "$FABER_COMPRESSION"; stream_to_output pg_dump -Fp "${common_args[@]}" ;;
+  custom) set_compressor "$FABER_COMPRESSION"; stream_to_output pg_dump -Fc -Z0 "${common_args[@]}" ;;
+  directory) dump_directory ;;
+  *) fail invalid_input "unknown format '$FABER_FORMAT'" ;;
+esac
+
+stop_watchdog
+emit_json status s success operation s create-backup engine s postgresql \
+  format s "$FABER_FORMAT" compression s "$FABER_COMPRESSION" file s "$FABER_OUTPUT" \
+  size_bytes r "$(du -sb -- "$FABER_OUTPUT" | cut -f1)" sha256 s "$(cat "$FABER_WORK_DIR/sha256")" \
+  tool s pg_dump tool_version s "$tool_version" duration_seconds r "$(elapsed_since "$STARTED")"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Create a SQLite backup with the online backup API (never a raw file copy, which
+# could miss committed data still in the -wal file or catch a half-written page).
+#
+# Environment:
+#   FABER_SQLITE_PATH    the live database file
+#   FABER_FORMAT         custom (a SQLite database file) | sql (SQL text)
+#   FABER_COMPRESSION    zstd | gzip | none
+#   FABER_OUTPUT, FABER_WORK_DIR, FABER_PARENT_PID
+#   FABER_KEEP_COPY      where to leave the uncompressed consistent copy (faber-db
+#                        reads its manifest from it, so counts match the backup exactly)
+#   FABER_PYTHON         the Python interpreter to run sqlite_tool.py with
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/common.sh
+. "$HERE/../lib/common.sh"
+FABER_OPERATION=create-backup
+STARTED=$(now)
+start_watchdog "$FABER_WORK_DIR"
+PYTHON=${FABER_PYTHON:-python3}
+require_tool "$PYTHON"
+copy="$FABER_WORK_DIR/copy.sqlite3"
+
+"$PYTHON" "$HERE/sqlite_tool.py" backup "$FABER_SQLITE_PATH" "$copy" ||
+  fail tool_failed "the SQLite online backup failed" tool s sqlite3-backup-api
+"$PYTHON" "$HERE/sqlite_tool.py" check "$copy" ||
+  fail tool_failed "the copy fails PRAGMA integrity_check (is the source database damaged?)" tool s sqlite3
+
+set_compressor "$FABER_COMPRESSION"
+case "$FABER_FORMAT" in
+  custom) stream_to_output cat -- "$copy" ;;
+  sql) stream_to_output "$PYTHON" "$HERE/sqlite_tool.py" dump "$copy" ;;
+  *) fail unsupported_option "SQLite backups are 'custom' (a database file) or 'sql'; not '$FABER_FORMAT'" ;;
+esac
+[ -n "${FABER_KEEP_COPY:-}" ] && mv -- "$copy" "$FABER_KEEP_COPY"
+
+stop_watchdog
+emit_json status s success operation s create-backup engine s sqlite \
+  format s "$FABER_FORMAT" compression s "$FABER_COMPRESSION" file s "$FABER_OUTPUT" \
+  size_bytes r "$(file_size "$FABER_OUTPUT")" sha256 s "$(cat "$FABER_WORK_DIR/sha256")" \
+  tool s sqlite3-backup-api tool_version s "$("$PYTHON" -c 'import sqlite3; print(sqlite3.sqlite_version)')" \
+  duration_seconds r "$(elapsed_since "$STARTED")"
