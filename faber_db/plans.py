@@ -1,0 +1,94 @@
+"""Plan-bound approvals: a mutating command describes exactly what it will do
+as a plan, hashes it into a plan_id, and proceeds on a protected environment
+only with `--approve <plan_id>` matching the current plan or a person's typed
+confirmation at a terminal. `--yes` alone never approves a protected run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from faber_db.approval import Approval
+from faber_db.config import Config
+from faber_db.result import Result
+
+# Always gated on protected environments, whatever require_approval_for says.
+ALWAYS_GATED = ("migrate", "rollback", "restore")
+DEFAULT_GATED = ("migrate", "rollback", "restore", "backups-delete", "backups-prune")
+
+
+def plan_id(plan: dict) -> str:
+    """Stable hash of a plan: same environment, database and work, same id."""
+    body = {k: v for k, v in plan.items() if k not in ("plan_id", "display")}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return "plan-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def needs_approval(config: Config, env: str | None, operation: str) -> bool:
+    """True when `operation` on `env` needs a person's approval."""
+    if env is None or not config.is_protected(env):
+        return False
+    gated = config.section("safety").get("require_approval_for", DEFAULT_GATED)
+    return operation in ALWAYS_GATED or operation in gated
+
+
+def approval_gate(
+    config: Config,
+    env: str | None,
+    operation: str,
+    plan: dict,
+    approval: Approval,
+    enhanced_objects: list[str] | None = None,
+) -> Result | None:
+    """Return None to proceed, or the approval_required Result to hand back.
+
+    Sets plan["plan_id"]. `enhanced_objects` are names the person must also
+    type at an interactive prompt (enhanced approval for dangerous changes).
+    """
+    plan["plan_id"] = plan_id(plan)
+    if not needs_approval(config, env, operation):
+        return None
+    if approval.approve is not None:
+        if approval.approve == plan["plan_id"]:
+            return None
+        return approval_required(
+            operation,
+            env,
+            plan,
+            f"The approved plan {approval.approve} no longer matches: the current plan is {plan['plan_id']}. "
+            "Nothing was changed; review the new plan and approve it.",
+        )
+    if approval.confirm is not None and _confirmed(
+        approval, env, operation, enhanced_objects or []
+    ):
+        return None
+    message = (
+        f"{operation} on protected environment '{env}' needs approval of plan {plan['plan_id']}."
+    )
+    if approval.yes:
+        message += " --yes is not enough on a protected environment."
+    return approval_required(operation, env, plan, message)
+
+
+def _confirmed(approval: Approval, env: str, operation: str, objects: list[str]) -> bool:
+    if not approval.confirm(
+        f"{operation} on protected environment '{env}'. Type the environment name", env
+    ):
+        return False
+    return all(approval.confirm(f"This changes '{name}'. Type its name", name) for name in objects)
+
+
+def approval_required(operation: str, env: str | None, plan: dict, message: str) -> Result:
+    """The Result telling the caller what to approve and how."""
+    return Result(
+        operation=operation,
+        status="approval_required",
+        environment=env,
+        result={"plan": plan, "plan_id": plan["plan_id"]},
+        message=message,
+        suggestions=[
+            "Show this plan to a person; only if they approve it, re-run the same command with "
+            f"--approve {plan['plan_id']}",
+        ],
+    )
