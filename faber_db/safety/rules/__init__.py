@@ -1,0 +1,14 @@
+"""Statement rules: each module registers its rules on import."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from faber_db.safety.findings import Hit
+from faber_db.safety.rules import columns, constraints, data, drops, indexes, misc  # noqa: F401
+from faber_db.safety.rules.base import STATEMENT_RULES, RuleContext
+
+
+def run_statement_rules(expr: exp.Expression, ctx: RuleContext) -> list[Hit]:
+    """Every hit of every registered rule on one parsed statement."""
+    return [hit for rule in STATEMENT_RULES for hit in rule(expr, ctx)]

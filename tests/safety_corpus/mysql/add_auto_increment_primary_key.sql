@@ -1,0 +1,2 @@
+-- expect: add_primary_key
+ALTER TABLE `t` ADD COLUMN `id` INT NOT NULL AUTO_INCREMENT PRIMARY KEY;

@@ -1,0 +1,2 @@
+-- expect:
+ALTER TABLE `users` ADD COLUMN `is_admin` BOOLEAN NOT NULL DEFAULT false;

@@ -1,0 +1,2 @@
+-- expect: mysql_blocking_alter
+ALTER TABLE t ADD COLUMN c INT, LOCK=SHARED;

@@ -1,0 +1,2 @@
+-- expect: rename_table
+ALTER TABLE `users` RENAME TO `accounts`;

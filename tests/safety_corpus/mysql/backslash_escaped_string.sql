@@ -1,0 +1,2 @@
+-- expect:
+INSERT INTO notes (body) VALUES ('it\'s; DROP TABLE users; \\'), ("say \"TRUNCATE t\"");

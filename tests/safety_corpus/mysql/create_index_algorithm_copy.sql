@@ -1,0 +1,2 @@
+-- expect: mysql_blocking_alter
+CREATE INDEX i ON t (c) ALGORITHM=COPY;

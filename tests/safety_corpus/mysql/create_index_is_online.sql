@@ -1,0 +1,2 @@
+-- expect:
+CREATE INDEX `website_team_id_idx` ON `website`(`team_id`);

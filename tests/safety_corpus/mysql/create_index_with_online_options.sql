@@ -1,0 +1,2 @@
+-- expect:
+CREATE INDEX i ON t (c) ALGORITHM=INPLACE LOCK=NONE;

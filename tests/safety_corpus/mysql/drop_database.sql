@@ -1,0 +1,2 @@
+-- expect: drop_database
+DROP DATABASE IF EXISTS `legacy`;

@@ -1,0 +1,2 @@
+-- expect: drop_constraint
+ALTER TABLE `t` DROP PRIMARY KEY;

@@ -1,0 +1,2 @@
+-- expect: drop_table*2
+DROP TEMPORARY TABLE IF EXISTS `tmp_a`, tmp_b;

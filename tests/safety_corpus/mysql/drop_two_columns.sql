@@ -1,0 +1,2 @@
+-- expect: drop_column*2
+ALTER TABLE `session` DROP COLUMN `subdivision2`, DROP COLUMN `hostname`;

@@ -1,0 +1,2 @@
+-- expect:
+/*!40101 SET NAMES utf8mb4 */;

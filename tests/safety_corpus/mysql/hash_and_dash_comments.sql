@@ -1,0 +1,5 @@
+-- expect:
+# DROP TABLE users;
+-- TRUNCATE orders;
+SELECT 1--1
+;

@@ -1,0 +1,2 @@
+-- expect: inline_references_ignored
+ALTER TABLE `orders` ADD COLUMN `coupon_id` INT NULL REFERENCES `coupons`(`id`);

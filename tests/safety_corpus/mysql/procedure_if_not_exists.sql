@@ -1,0 +1,5 @@
+-- expect: truncate
+CREATE PROCEDURE IF NOT EXISTS reset_stats()
+BEGIN
+  TRUNCATE stats;
+END;

@@ -1,0 +1,2 @@
+-- expect: rename_table*2
+RENAME TABLE `a` TO `b`, `c` TO `d`;

@@ -1,0 +1,2 @@
+-- expect: drop_table*2
+DROP TABLE a; DROP TABLE b;

@@ -1,0 +1,2 @@
+-- expect:
+CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW SET NEW.created_at = NOW();

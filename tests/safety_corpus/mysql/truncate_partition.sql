@@ -1,0 +1,2 @@
+-- expect: drop_partition
+ALTER TABLE `events` TRUNCATE PARTITION p2019;

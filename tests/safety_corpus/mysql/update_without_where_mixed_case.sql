@@ -1,0 +1,2 @@
+-- expect: update_without_where
+Update `users` set `active` = 1;

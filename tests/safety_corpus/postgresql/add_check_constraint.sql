@@ -1,0 +1,2 @@
+-- expect: add_check_constraint
+ALTER TABLE orders ADD CONSTRAINT total_positive CHECK (total >= 0);

@@ -1,0 +1,2 @@
+-- expect:
+ALTER TABLE events ADD COLUMN seen_at timestamptz DEFAULT now();

@@ -1,0 +1,2 @@
+-- expect:
+ALTER TABLE users ADD COLUMN is_admin boolean NOT NULL DEFAULT false;

@@ -1,0 +1,3 @@
+-- expect: alter_column_type
+ALTER TABLE "report"
+ALTER COLUMN "parameters" SET DATA TYPE JSONB USING parameters::JSONB;

@@ -1,0 +1,2 @@
+-- expect: unparsed
+ALTER DOMAIN positive_int ADD CONSTRAINT positive_check CHECK (VALUE > 0);

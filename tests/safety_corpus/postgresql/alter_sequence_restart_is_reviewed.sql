@@ -1,0 +1,2 @@
+-- expect: unparsed
+ALTER SEQUENCE users_id_seq RESTART WITH 1;

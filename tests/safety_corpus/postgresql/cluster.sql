@@ -1,0 +1,2 @@
+-- expect: vacuum_full_or_cluster
+CLUSTER events USING events_pkey;

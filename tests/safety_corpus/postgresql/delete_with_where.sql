@@ -1,0 +1,2 @@
+-- expect:
+DELETE FROM sessions WHERE expires_at < now();

@@ -1,0 +1,2 @@
+-- expect: delete_without_where
+DELETE FROM sessions;

@@ -1,0 +1,2 @@
+-- expect:
+SELECT $tag$ DROP TABLE users; DELETE FROM orders; $tag$ AS text;

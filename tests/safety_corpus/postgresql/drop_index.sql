@@ -1,0 +1,2 @@
+-- expect: drop_index
+DROP INDEX users_created_idx;

@@ -1,0 +1,2 @@
+-- expect: drop_schema
+DROP SCHEMA analytics CASCADE;

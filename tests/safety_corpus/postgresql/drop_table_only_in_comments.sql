@@ -1,0 +1,4 @@
+-- expect:
+-- DROP TABLE users;
+/* DROP TABLE users; TRUNCATE orders; */
+SELECT 1;

@@ -1,0 +1,2 @@
+-- expect:
+INSERT INTO notes (body) VALUES (E'it\'s; DROP TABLE users; --');

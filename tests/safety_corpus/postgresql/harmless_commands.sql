@@ -1,0 +1,5 @@
+-- expect:
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+SET lock_timeout = '5s';
+COMMENT ON TABLE users IS 'DROP TABLE users';
+CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();

@@ -1,0 +1,2 @@
+-- expect:
+ALTER TABLE "drop table" ADD COLUMN "delete from" text;

@@ -1,0 +1,2 @@
+-- expect: reindex_non_concurrent
+REINDEX TABLE events;

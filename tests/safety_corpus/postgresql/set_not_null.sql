@@ -1,0 +1,2 @@
+-- expect: set_not_null
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;

@@ -1,0 +1,2 @@
+-- expect: truncate, truncate_cascade
+TRUNCATE TABLE orders CASCADE;

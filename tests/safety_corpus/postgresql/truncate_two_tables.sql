@@ -1,0 +1,2 @@
+-- expect: truncate*2
+TRUNCATE a, b RESTART IDENTITY;

@@ -1,0 +1,2 @@
+-- expect: alter_column_type, unparsed
+ALTER TABLE orders ALTER COLUMN total TYPE integer, OWNER TO billing;

@@ -1,0 +1,2 @@
+-- expect: unparsed
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reader;

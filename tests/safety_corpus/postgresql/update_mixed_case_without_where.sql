@@ -1,0 +1,2 @@
+-- expect: update_without_where
+uPdAtE "User" SeT active = TRUE;

@@ -1,0 +1,2 @@
+-- expect: vacuum_full_or_cluster, non_transactional
+VACUUM (FULL, ANALYZE) events;

@@ -1,0 +1,2 @@
+-- expect:
+ALTER TABLE "Post" ADD COLUMN "authorId" INTEGER REFERENCES "User"("id");

@@ -1,0 +1,2 @@
+-- expect:
+ALTER TABLE "User" ADD COLUMN "role" TEXT NOT NULL DEFAULT 'USER';

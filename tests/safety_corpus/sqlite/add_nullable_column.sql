@@ -1,0 +1,2 @@
+-- expect:
+ALTER TABLE "User" ADD COLUMN "bio" TEXT;

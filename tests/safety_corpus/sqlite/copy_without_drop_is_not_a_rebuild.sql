@@ -1,0 +1,3 @@
+-- expect: mixed_ddl_dml
+CREATE TABLE "archive" ("id" INTEGER);
+INSERT INTO "archive" ("id") SELECT "id" FROM "User";

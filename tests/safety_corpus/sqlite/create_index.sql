@@ -1,0 +1,2 @@
+-- expect:
+CREATE INDEX "Post_authorId_idx" ON "Post"("authorId");

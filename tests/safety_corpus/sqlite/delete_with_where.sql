@@ -1,0 +1,2 @@
+-- expect:
+DELETE FROM "Session" WHERE "expiresAt" < CURRENT_TIMESTAMP;

@@ -1,0 +1,2 @@
+-- expect: drop_index
+DROP INDEX IF EXISTS "Post_authorId_idx";

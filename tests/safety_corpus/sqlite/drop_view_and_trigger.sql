@@ -1,0 +1,3 @@
+-- expect:
+DROP VIEW IF EXISTS v;
+DROP TRIGGER IF EXISTS t;

@@ -1,0 +1,2 @@
+-- expect:
+INSERT OR REPLACE INTO settings (key, value) VALUES ('a', 'b');

@@ -1,0 +1,3 @@
+-- expect:
+CREATE TABLE "drop" ("delete" TEXT, [update] TEXT);
+INSERT INTO "drop" ("delete") VALUES ('truncate');

@@ -1,0 +1,9 @@
+-- expect: table_rebuild*2
+CREATE TABLE "new_A" ("id" INTEGER NOT NULL PRIMARY KEY);
+INSERT INTO "new_A" ("id") SELECT "id" FROM "A";
+DROP TABLE "A";
+ALTER TABLE "new_A" RENAME TO "A";
+CREATE TABLE "new_B" ("id" INTEGER NOT NULL PRIMARY KEY);
+INSERT INTO "new_B" ("id") SELECT "id" FROM "B";
+DROP TABLE "B";
+ALTER TABLE "new_B" RENAME TO "B";

@@ -1,0 +1,2 @@
+-- expect:
+REINDEX "User_email_key";

@@ -1,0 +1,2 @@
+-- expect: rename_column
+ALTER TABLE "User" RENAME COLUMN "name" TO "fullName";

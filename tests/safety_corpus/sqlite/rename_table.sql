@@ -1,0 +1,2 @@
+-- expect: rename_table
+ALTER TABLE "User" RENAME TO "Account";

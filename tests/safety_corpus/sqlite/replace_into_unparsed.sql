@@ -1,0 +1,2 @@
+-- expect: unparsed
+REPLACE INTO settings (key, value) VALUES ('a', 'b');

@@ -1,0 +1,2 @@
+-- expect: update_without_where
+UPDATE "Post" SET "published" = 1;

@@ -1,0 +1,2 @@
+-- expect: non_transactional
+VACUUM;
