@@ -105,6 +105,13 @@ def choose_compression(config: Config, fmt: str, requested: str | None) -> tuple
     return default, []
 
 
+def backup_suffix(engine: Engine, fmt: str, compression: str) -> str:
+    """File suffix: .dump.zst, .sql.gz, .sqlite3.zst, .dir (pg_dump compresses inside it)."""
+    if fmt == "directory":
+        return engine.file_extensions[fmt]
+    return engine.file_extensions[fmt] + COMPRESSION_SUFFIX[compression]
+
+
 def take_backup(
     config: Config, target: Target, options: BackupOptions, progress: Progress | None = None
 ) -> tuple[BackupEntry, list[str]]:
@@ -119,11 +126,7 @@ def take_backup(
         with engine.session() as db, private_directory() as secrets:
             server_version = engine.server_version(db)
             check_disk_space(env_dir, engine.database_size(db), plan.compression)
-            output = work / (
-                "backup"
-                + engine.file_extensions[plan.format]
-                + COMPRESSION_SUFFIX[plan.compression]
-            )
+            output = work / ("backup" + backup_suffix(engine, plan.format, plan.compression))
             created, manifest, migrations = _dump(
                 config, engine, db, plan, output, work, secrets, progress
             )

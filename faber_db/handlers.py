@@ -43,7 +43,13 @@ INSTALL_HINTS = {
     "mysql": "Install the MariaDB/MySQL client: apt-get install mariadb-client (macOS: brew install mariadb)",
     "zstd": "Install zstd (apt-get install zstd), or pass --compression gzip",
 }
-DISK_FULL_MARKERS = ("no space left on device", "disk full", "errno 28", "could not extend file")
+DISK_FULL_MARKERS = (
+    "no space left on device",
+    "disk full",
+    "disk is full",
+    "errno 28",
+    "could not extend file",
+)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -93,12 +94,19 @@ def create_database(engine: str, tmp_path: Path) -> Database:
     base = parse_url(SERVER_URLS[engine])
     name = unique_name()
     engine_for(base).create_database(name)
-    return Database(
-        engine,
-        base.redacted().replace("***", base.password or "").rsplit("/", 1)[0].split("?")[0]
-        + "/"
-        + name,
+    return Database(engine, server_url(base, name))
+
+
+def server_url(base, database: str, user: str | None = None, password: str | None = None) -> str:
+    """A URL for `database` on the same server as `base` (optionally as another user)."""
+    user = user or base.user or ""
+    password = password if password is not None else (base.password or "")
+    auth = (
+        quote(user, safe="") + (":" + quote(password, safe="") if password else "") + "@"
+        if user
+        else ""
     )
+    return f"{base.scheme}://{auth}{base.host}:{base.port}/{database}"
 
 
 def drop_database(database: Database) -> None:

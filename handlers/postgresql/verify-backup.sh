@@ -20,8 +20,8 @@ verify_directory() {
   directory_sha256 "$FABER_FILE" >"$FABER_WORK_DIR/sha256"
   local gz
   while IFS= read -r -d '' gz; do
-    gzip -t -- "$gz" 2>/dev/null || { DECOMPRESSION_STATUS=failed; break; }
-  done < <(find "$FABER_FILE" -name '*.gz' -print0)
+    gzip -t -- "$gz" || { log "gzip -t failed on $gz"; DECOMPRESSION_STATUS=failed; break; }
+  done < <(find "$FABER_FILE" -type f -name '*.gz' -print0)
   pg_restore -l -- "$FABER_FILE" >"$FABER_WORK_DIR/toc" 2>"$FABER_WORK_DIR/toc.err"
 }
 

@@ -1,0 +1,195 @@
+"""A backup that fails, is killed or is interrupted records nothing and leaves
+no file that could be mistaken for a backup; damaged backups are caught."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from bulk_data import load_bulk, load_random_blobs
+from support import Project, basic_config
+
+BULK_ROWS = {"postgresql": 600_000, "mysql": 600_000, "sqlite": 400_000}
+
+
+def start_backup(project: Project, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "faber_db", "backup", "dev", "--json", *args],
+        cwd=project.root,
+        env={**os.environ, **project.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_partial_output(project: Project, minimum_bytes: int, timeout: float = 60) -> None:
+    """Block until the in-progress backup file has grown past minimum_bytes."""
+    env_dir = project.config_dir / "backups" / "dev"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sizes = (
+            [p.stat().st_size for p in env_dir.glob(".faber-partial-*/backup.*") if p.is_file()]
+            if env_dir.exists()
+            else []
+        )
+        if sizes and max(sizes) >= minimum_bytes:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the backup never started writing")
+
+
+def leftover_files(project: Project) -> list[Path]:
+    env_dir = project.config_dir / "backups" / "dev"
+    return sorted(env_dir.rglob("*")) if env_dir.exists() else []
+
+
+def wait_until_clean(project: Project, timeout: float = 15) -> list[Path]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and leftover_files(project):
+        time.sleep(0.1)
+    return leftover_files(project)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_dump_records_nothing_and_leaves_no_file(project):
+    load_bulk(project.database, BULK_ROWS[project.database.engine])
+    process = start_backup(project, "--compression", "gzip")
+    wait_for_partial_output(project, 256 * 1024)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert wait_until_clean(project) == []
+    assert project.catalogue()["backups"] == []
+    assert not _dump_processes_for(project.database.conn.database)
+
+
+def _dump_processes_for(database: str) -> list[str]:
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [
+        line
+        for line in listing.splitlines()
+        if database in line and ("dump" in line or "sqlite_tool" in line)
+    ]
+
+
+@pytest.mark.slow
+def test_ctrl_c_reports_interruption_and_cleans_up(project):
+    load_bulk(project.database, BULK_ROWS[project.database.engine])
+    process = start_backup(project, "--compression", "gzip")
+    wait_for_partial_output(project, 256 * 1024)
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout
+    assert '"code": "interrupted"' in stdout
+    assert leftover_files(project) == []
+    assert project.catalogue()["backups"] == []
+
+
+@contextlib.contextmanager
+def small_filesystem(path: Path, size: str):
+    """A tmpfs of `size` at `path` (root only); skips where mounting is impossible."""
+    path.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def project_with_backup_dir(tmp_path: Path, database, backup_dir: Path) -> Project:
+    project = Project(tmp_path / "project", {"FABER_TEST_DEV_URL": database.url})
+    project.root.mkdir()
+    config = basic_config(dev="FABER_TEST_DEV_URL")
+    config["backup"] = {"directory": str(backup_dir)}
+    project.write_config(config)
+    return project
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"], indirect=True)
+def test_refuses_up_front_when_the_disk_is_too_small(database, tmp_path):
+    load_random_blobs(database, 12)
+    with small_filesystem(tmp_path / "small", "2m") as backups:
+        project = project_with_backup_dir(tmp_path, database, backups)
+        code, out = project.run_json("backup", "dev")
+        assert code == 10, out
+        assert out["error"]["code"] == "insufficient_disk_space"
+        assert list(backups.rglob("*.zst")) == [] and project.catalogue()["backups"] == []
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"], indirect=True)
+def test_disk_filling_up_mid_backup_leaves_nothing(database, tmp_path):
+    # 30 MiB of random bytes passes the size estimate (<= 27 MiB) on a 28 MiB disk, then fills it.
+    load_random_blobs(database, 30)
+    with small_filesystem(tmp_path / "small", "28m") as backups:
+        project = project_with_backup_dir(tmp_path, database, backups)
+        code, out = project.run_json("backup", "dev")
+        assert code == 10, out
+        assert out["error"]["code"] == "disk_full"
+        assert [p for p in backups.rglob("*") if p.is_file()] == []
+
+
+def test_missing_native_tool_names_the_tool_and_how_to_install_it(tmp_path, make_database):
+    database = make_database("postgresql")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for directory in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for tool in Path(directory).iterdir():
+            if tool.name not in ("pg_dump",) and not (bin_dir / tool.name).exists():
+                (bin_dir / tool.name).symlink_to(tool)
+    project = Project(tmp_path / "project", {"FABER_TEST_DEV_URL": database.url})
+    project.root.mkdir()
+    project.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
+    code, out = project.run_json(
+        "backup", "dev", env={"PATH": f"{Path(sys.executable).parent}:{bin_dir}"}
+    )
+    assert code == 9, out
+    assert out["error"]["code"] == "tool_missing"
+    assert "pg_dump" in out["message"] and "postgresql-client" in " ".join(
+        out["recovery"]["suggestions"]
+    )
+    assert project.catalogue()["backups"] == []
+
+
+def test_tampered_backup_fails_verification_and_is_marked_invalid(project):
+    load_bulk(project.database, 2000)
+    code, out = project.run_json("backup", "dev")
+    assert code == 0
+    path = project.root / out["result"]["file"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    code, out = project.run_json("backups", "verify", out["result"]["backup_id"])
+    assert code == 13, out
+    assert out["result"]["status"] == "invalid" or out["error"]["code"] == "backup_invalid"
+    assert project.catalogue()["backups"][0]["status"] == "invalid"
+
+
+def test_truncated_backup_fails_decompression_and_format_checks(project):
+    load_bulk(project.database, 5000)
+    code, out = project.run_json("backup", "dev")
+    assert code == 0
+    path = project.root / out["result"]["file"]
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    code, out = project.run_json("backups", "verify", out["result"]["backup_id"])
+    assert code == 13
+    verification = project.catalogue()["backups"][0]["verification"]
+    assert verification["checksum"] == "failed" and verification["decompression"] == "failed"
+
+
+def test_missing_backup_file_is_marked_missing(project):
+    code, out = project.run_json("backup", "dev")
+    assert code == 0
+    (project.root / out["result"]["file"]).unlink()
+    code, _ = project.run_json("backups", "verify", out["result"]["backup_id"])
+    assert code == 13
+    assert project.catalogue()["backups"][0]["status"] == "missing"
