@@ -11,16 +11,17 @@ import logging
 import os
 import signal
 import sys
+import time
 
 from faber_db import __version__
-from faber_db.cli import backup_commands
+from faber_db.cli import audit_commands, backup_commands
 from faber_db.cli.context import CommandContext
 from faber_db.cli.render import render
 from faber_db.errors import FaberError, OperationInterruptedError
 from faber_db.exit_codes import ExitStatus, exit_status_for_error
 from faber_db.result import Result
 
-COMMAND_MODULES = [backup_commands]
+COMMAND_MODULES = [backup_commands, audit_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(getattr(args, "verbose", False))
     signal.signal(signal.SIGTERM, _raise_interrupt)
     context = CommandContext(args, as_json)
+    started = time.monotonic()
     result = run_command(args, context)
+    audit_operation(context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started)
     render(result, as_json, context)
     return int(result.resolved_exit_status())
 
@@ -85,6 +88,20 @@ def run_command(args: argparse.Namespace, context: CommandContext) -> Result:
         )
     except FaberError as error:
         return error_result(error, operation, environment)
+
+
+def audit_operation(context: CommandContext, result: Result, argv: list[str], duration: float) -> None:
+    """Append mutating operations (and refused attempts) to the project's audit trail."""
+    from faber_db.audit import AUDITED_OPERATIONS, record
+
+    if result.operation not in AUDITED_OPERATIONS or result.status == "dry_run":
+        return
+    if "config" not in vars(context):  # the config never loaded: no project to audit into
+        return
+    try:
+        record(context.config.audit_path, result, argv, duration)
+    except (OSError, FaberError) as exc:
+        result.warnings.append(f"could not write the audit trail: {exc}")
 
 
 def error_result(error: FaberError, operation: str, environment: str | None) -> Result:

@@ -1,0 +1,53 @@
+"""Arguments for `faber-db audit`."""
+
+from __future__ import annotations
+
+import argparse
+
+from faber_db.cli.render import aligned, register_formatter
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    """Add the audit command."""
+    audit = subparsers.add_parser(
+        "audit", parents=[common], help="show the audit trail or verify its hash chain"
+    )
+    audit.add_argument("env", nargs="?", help="only this environment")
+    audit.add_argument(
+        "--verify", action="store_true", help="check the hash chain and name the first broken line"
+    )
+    audit.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        metavar="N",
+        help="show the newest N lines (0 = all; default 50)",
+    )
+    audit.set_defaults(handler=run_audit, operation="audit")
+
+
+def run_audit(args, context):
+    """faber-db audit [<env>] [--verify]"""
+    from faber_db.audit_report import show_audit, verify_audit
+
+    if args.verify:
+        return verify_audit(context.config)
+    return show_audit(context.config, args.env, args.limit)
+
+
+def _audit_lines(data: dict) -> list[str]:
+    lines = []
+    for entry in data.get("entries", []):
+        who = entry.get("user", "?") + (f" via {entry['agent']}" if entry.get("agent") else "")
+        lines.append(
+            f"  {entry.get('seq', '?'):>4}  {entry.get('time', '')}  {entry.get('operation', ''):<16}"
+            f" {entry.get('environment') or '-':<12} {entry.get('result', ''):<18} {who}"
+            + (f"  {entry['plan_id']}" if entry.get("plan_id") else "")
+        )
+    return lines
+
+
+register_formatter("audit", _audit_lines)
+register_formatter(
+    "audit-verify", lambda data: aligned([("lines", data.get("lines")), ("path", data.get("path"))])
+)
