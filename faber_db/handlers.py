@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-import time
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +71,7 @@ class RunningHandler:
 
         self.call = call
         self.stdout: list[str] = []
+        self.finished = threading.Event()
         self.stderr_tail: deque[str] = deque(maxlen=40)
         script = handler_script(call.engine, call.name)
         try:
@@ -89,6 +90,7 @@ class RunningHandler:
             _ok_code=list(range(256)),
             _timeout=call.timeout,
             _in=os.devnull,
+            _done=lambda *_: self.finished.set(),
         )
 
     def _on_stderr(self, line: str) -> None:
@@ -101,10 +103,10 @@ class RunningHandler:
         import sh
 
         try:
-            while self.process.is_alive():
+            # Woken the moment the script exits; `poll` runs every 0.2 s meanwhile.
+            while not self.finished.wait(0.2):
                 if poll:
                     poll()
-                time.sleep(0.2)
             self.process.wait()
         except sh.TimeoutException:
             self.kill()

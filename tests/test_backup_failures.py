@@ -84,8 +84,8 @@ def test_ctrl_c_reports_interruption_and_cleans_up(project):
     process = start_backup(project, "--compression", "gzip")
     wait_for_partial_output(project, 256 * 1024)
     process.send_signal(signal.SIGINT)
-    stdout, _ = process.communicate(timeout=60)
-    assert process.returncode == 130, stdout
+    stdout, _ = process.communicate(timeout=60)  # noqa: F841
+    assert process.returncode == 130, stdout + _
     assert '"code": "interrupted"' in stdout
     assert leftover_files(project) == []
     assert project.catalogue()["backups"] == []

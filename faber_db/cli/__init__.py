@@ -14,14 +14,14 @@ import sys
 import time
 
 from faber_db import __version__
-from faber_db.cli import audit_commands, backup_commands
+from faber_db.cli import audit_commands, backup_commands, migrate_commands, restore_commands
 from faber_db.cli.context import CommandContext
 from faber_db.cli.render import render
 from faber_db.errors import FaberError, OperationInterruptedError
 from faber_db.exit_codes import ExitStatus, exit_status_for_error
 from faber_db.result import Result
 
-COMMAND_MODULES = [backup_commands, audit_commands]
+COMMAND_MODULES = [backup_commands, audit_commands, migrate_commands, restore_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     context = CommandContext(args, as_json)
     started = time.monotonic()
     result = run_command(args, context)
-    audit_operation(context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started)
+    audit_operation(
+        context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started
+    )
     render(result, as_json, context)
     return int(result.resolved_exit_status())
 
@@ -90,7 +92,9 @@ def run_command(args: argparse.Namespace, context: CommandContext) -> Result:
         return error_result(error, operation, environment)
 
 
-def audit_operation(context: CommandContext, result: Result, argv: list[str], duration: float) -> None:
+def audit_operation(
+    context: CommandContext, result: Result, argv: list[str], duration: float
+) -> None:
     """Append mutating operations (and refused attempts) to the project's audit trail."""
     from faber_db.audit import AUDITED_OPERATIONS, record
 
@@ -132,7 +136,13 @@ def _configure_logging(verbose: bool) -> None:
 
 def entry_point() -> None:
     """Console-script entry: exit with main()'s status."""
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 0
+    sys.exit(status)
 
 
 __all__ = ["ExitStatus", "build_parser", "entry_point", "main"]

@@ -123,12 +123,76 @@ stop_watchdog() {
   return 0
 }
 
-# stream_to_output COMMAND...: run COMMAND | compress | tee FABER_OUTPUT | sha256sum,
-# writing the sha256 to $FABER_WORK_DIR/sha256; fails naming the stage that broke.
+# start_stream_verifier CHECK...: verify the backup while it is being written.
+# A second branch of the output stream is decompressed in full (the decompression
+# test) and piped into CHECK (the format check), which must read its input to the
+# end. Statuses land in $FABER_WORK_DIR/verify.status for finish_stream_verifier.
+start_stream_verifier() {
+  VERIFY_FIFO="$FABER_WORK_DIR/verify.fifo"
+  rm -f -- "$VERIFY_FIFO" && mkfifo -m 600 -- "$VERIFY_FIFO"
+  (
+    "${DECOMPRESS[@]}" <"$VERIFY_FIFO" | "$@"
+    echo "${PIPESTATUS[@]}" >"$FABER_WORK_DIR/verify.status"
+  ) &
+  VERIFIER_PID=$!
+}
+
+# finish_stream_verifier: wait for the verifier; set DECOMPRESSION_STATUS and FORMAT_STATUS.
+finish_stream_verifier() {
+  wait "$VERIFIER_PID"
+  local -a statuses
+  read -r -a statuses <"$FABER_WORK_DIR/verify.status" || statuses=(1 1)
+  DECOMPRESSION_STATUS=passed FORMAT_STATUS=passed
+  [ "${statuses[0]:-1}" = 0 ] || DECOMPRESSION_STATUS=failed
+  [ "${statuses[1]:-1}" = 0 ] || FORMAT_STATUS=failed
+}
+
+# stream_to_output COMMAND...: COMMAND | compress | tee FABER_OUTPUT (+ the stream
+# verifier, when started) | sha256sum. The sha256 of exactly the bytes written goes
+# to $FABER_WORK_DIR/sha256; the file is fsync'd; a failing stage is named.
 stream_to_output() {
   local name=$1
-  "$@" | "${COMPRESS[@]}" | tee -- "$FABER_OUTPUT" | sha256sum | cut -c1-64 >"$FABER_WORK_DIR/sha256"
-  check_pipeline "$name ${COMPRESS[0]} tee sha256sum cut" "${PIPESTATUS[@]}"
+  local -a targets=("$FABER_OUTPUT")
+  [ -n "${VERIFY_FIFO:-}" ] && targets+=("$VERIFY_FIFO")
+  "$@" | "${COMPRESS[@]}" | tee -- "${targets[@]}" | sha256sum | cut -c1-64 >"$FABER_WORK_DIR/sha256"
+  local -a statuses=("${PIPESTATUS[@]}")
+  [ -n "${VERIFY_FIFO:-}" ] && finish_stream_verifier
+  check_pipeline "$name ${COMPRESS[0]} tee sha256sum cut" "${statuses[@]}"
+  sync -- "$FABER_OUTPUT" || fail disk_full "could not flush $FABER_OUTPUT to disk"
+}
+
+# trailer_check PATTERN: read the decompressed stream to its end and keep its last
+# 4 KiB; succeed when PATTERN occurs there (dumps write their trailer last).
+trailer_check() {
+  tail -c 4096 >"$FABER_WORK_DIR/tail" && grep -q -- "$1" "$FABER_WORK_DIR/tail"
+}
+
+# toc_check: pg_restore must parse the custom archive's table of contents; then
+# the rest of the stream is drained so the decompression test covers all of it.
+toc_check() {
+  pg_restore -l >"$FABER_WORK_DIR/toc" 2>"$FABER_WORK_DIR/toc.err"
+  local status=$?
+  cat >/dev/null
+  return "$status"
+}
+
+# emit_created ENGINE TOOL TOOL_VERSION: print the create-backup result, with the
+# stream verification's checks when one ran.
+emit_created() {
+  local engine=$1 tool=$2 version=$3 problems="[]" problem=""
+  local -a checks=()
+  if [ -n "${VERIFY_FIFO:-}" ]; then
+    checks=(checks r "{\"decompression\":\"$DECOMPRESSION_STATUS\",\"format\":\"$FORMAT_STATUS\"}")
+    [ "$DECOMPRESSION_STATUS" = failed ] && problem="the written stream does not decompress cleanly"
+    [ "$FORMAT_STATUS" = failed ] && problem="${problem:+$problem; }the written stream fails the $FABER_FORMAT format check"
+    [ -n "$problem" ] && problems="[$(json_string "$problem")]"
+  fi
+  stop_watchdog
+  emit_json status s success operation s create-backup engine s "$engine" \
+    format s "$FABER_FORMAT" compression s "$FABER_COMPRESSION" file s "$FABER_OUTPUT" \
+    size_bytes r "$(du -sb -- "$FABER_OUTPUT" | cut -f1)" sha256 s "$(cat "$FABER_WORK_DIR/sha256")" \
+    tool s "$tool" tool_version s "$version" duration_seconds r "$(elapsed_since "$STARTED")" \
+    "${checks[@]}" problems r "$problems"
 }
 
 # checksum_and_tail FILE: one read of FILE computes its sha256 (-> $FABER_WORK_DIR/sha256)

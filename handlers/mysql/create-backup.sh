@@ -25,10 +25,9 @@ args=(--defaults-extra-file="$FABER_MYSQL_DEFAULTS" --single-transaction --routi
 case "$tool_version" in *MariaDB*) ;; *) args+=(--set-gtid-purged=OFF --column-statistics=0) ;; esac
 
 set_compressor "$FABER_COMPRESSION"
+set_decompressor "$FABER_COMPRESSION"
+# Verify the exact bytes being written: they decompress, and end with the trailer
+# mysqldump/mariadb-dump write only after the last table.
+start_stream_verifier trailer_check '-- Dump completed'
 stream_to_output "$tool" "${args[@]}" -- "$FABER_MYSQL_DATABASE"
-
-stop_watchdog
-emit_json status s success operation s create-backup engine s mysql \
-  format s sql compression s "$FABER_COMPRESSION" file s "$FABER_OUTPUT" \
-  size_bytes r "$(file_size "$FABER_OUTPUT")" sha256 s "$(cat "$FABER_WORK_DIR/sha256")" \
-  tool s "$tool" tool_version s "$tool_version" duration_seconds r "$(elapsed_since "$STARTED")"
+emit_created mysql "$tool" "$tool_version"

@@ -37,18 +37,23 @@ dump_directory() {
   esac
   pg_dump -Fd -j "${FABER_JOBS:-2}" "--compress=$level" -f "$FABER_OUTPUT" "${common_args[@]}" ||
     fail tool_failed "pg_dump exited with status $?" tool s pg_dump
+  find "$FABER_OUTPUT" -type f -exec sync -- {} + || fail disk_full "could not flush $FABER_OUTPUT to disk"
   directory_sha256 "$FABER_OUTPUT" >"$FABER_WORK_DIR/sha256"
 }
 
+# The stream verifier checks the exact bytes being written while pg_dump runs;
+# the directory format is checked afterwards by verify-backup.sh.
 case "$FABER_FORMAT" in
-  sql) set_compressor "$FABER_COMPRESSION"; stream_to_output pg_dump -Fp "${common_args[@]}" ;;
-  custom) set_compressor "$FABER_COMPRESSION"; stream_to_output pg_dump -Fc -Z0 "${common_args[@]}" ;;
+  sql)
+    set_compressor "$FABER_COMPRESSION"; set_decompressor "$FABER_COMPRESSION"
+    start_stream_verifier trailer_check '-- PostgreSQL database dump complete'
+    stream_to_output pg_dump -Fp "${common_args[@]}" ;;
+  custom)
+    require_tool pg_restore
+    set_compressor "$FABER_COMPRESSION"; set_decompressor "$FABER_COMPRESSION"
+    start_stream_verifier toc_check
+    stream_to_output pg_dump -Fc -Z0 "${common_args[@]}" ;;
   directory) dump_directory ;;
   *) fail invalid_input "unknown format '$FABER_FORMAT'" ;;
 esac
-
-stop_watchdog
-emit_json status s success operation s create-backup engine s postgresql \
-  format s "$FABER_FORMAT" compression s "$FABER_COMPRESSION" file s "$FABER_OUTPUT" \
-  size_bytes r "$(du -sb -- "$FABER_OUTPUT" | cut -f1)" sha256 s "$(cat "$FABER_WORK_DIR/sha256")" \
-  tool s pg_dump tool_version s "$tool_version" duration_seconds r "$(elapsed_since "$STARTED")"
+emit_created postgresql pg_dump "$tool_version"

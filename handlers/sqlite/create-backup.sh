@@ -26,17 +26,24 @@ copy="$FABER_WORK_DIR/copy.sqlite3"
 "$PYTHON" "$HERE/sqlite_tool.py" check "$copy" ||
   fail tool_failed "the copy fails PRAGMA integrity_check (is the source database damaged?)" tool s sqlite3
 
+# identical_to FILE: the decompressed stream is byte-for-byte the checked copy.
+identical_to() {
+  cmp -s - "$1"
+  local status=$?
+  cat >/dev/null
+  return "$status"
+}
+
 set_compressor "$FABER_COMPRESSION"
+set_decompressor "$FABER_COMPRESSION"
 case "$FABER_FORMAT" in
-  custom) stream_to_output cat -- "$copy" ;;
-  sql) stream_to_output "$PYTHON" "$HERE/sqlite_tool.py" dump "$copy" ;;
+  custom)
+    start_stream_verifier identical_to "$copy"
+    stream_to_output cat -- "$copy" ;;
+  sql)
+    start_stream_verifier trailer_check 'COMMIT;'
+    stream_to_output "$PYTHON" "$HERE/sqlite_tool.py" dump "$copy" ;;
   *) fail unsupported_option "SQLite backups are 'custom' (a database file) or 'sql'; not '$FABER_FORMAT'" ;;
 esac
 [ -n "${FABER_KEEP_COPY:-}" ] && mv -- "$copy" "$FABER_KEEP_COPY"
-
-stop_watchdog
-emit_json status s success operation s create-backup engine s sqlite \
-  format s "$FABER_FORMAT" compression s "$FABER_COMPRESSION" file s "$FABER_OUTPUT" \
-  size_bytes r "$(file_size "$FABER_OUTPUT")" sha256 s "$(cat "$FABER_WORK_DIR/sha256")" \
-  tool s sqlite3-backup-api tool_version s "$("$PYTHON" -c 'import sqlite3; print(sqlite3.sqlite_version)')" \
-  duration_seconds r "$(elapsed_since "$STARTED")"
+emit_created sqlite sqlite3-backup-api "$("$PYTHON" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
