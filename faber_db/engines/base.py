@@ -5,14 +5,18 @@ these and never switch on the engine name."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime
 from typing import Any, ClassVar
 
+from faber_db.credentials import SecretFiles
 from faber_db.urls import ConnectionInfo
+
+log = logging.getLogger("faber_db.engines")
 
 
 @dataclass
@@ -56,12 +60,26 @@ class Engine(ABC):
 
     @contextmanager
     def session(self, database: str | None = None) -> Iterator[Any]:
-        """Context-managed connection that is always closed."""
+        """Context-managed connection that is always closed.
+
+        After a failure the connection may be broken mid-protocol (an interrupt
+        during a query); closing it must not replace the real error with a
+        driver error about the connection.
+        """
         db = self.connect(database)
         try:
             yield db
-        finally:
+        except BaseException:
+            self.abandon(db)
+            raise
+        db.close()
+
+    def abandon(self, db) -> None:
+        """Close a connection that may be broken, ignoring the driver's complaints."""
+        try:
             db.close()
+        except (*self.error_types, OSError) as exc:
+            log.debug("closing an abandoned connection: %s", exc)
 
     def quote(self, identifier: str) -> str:
         """Quote an identifier for this engine's SQL."""
@@ -111,6 +129,10 @@ class Engine(ABC):
             digest.update(line.encode("utf-8") + b"\n")
         return "sha256:" + digest.hexdigest()
 
+    def table_size(self, db, table: str) -> int | None:
+        """Bytes used by one table with its indexes, when the engine can tell."""
+        return None
+
     @abstractmethod
     def database_size(self, db) -> int:
         """Approximate on-disk size of the database in bytes."""
@@ -144,6 +166,61 @@ class Engine(ABC):
         )
         return [TrackedMigration(*row) for row in rows]
 
+    @abstractmethod
+    def tracking_table_ddl(self, table: str) -> str:
+        """CREATE TABLE for the tracking table, with exactly Prisma's columns and types."""
+
+    def create_tracking_table(self, db, table: str) -> None:
+        """Create the tracking table as Prisma would."""
+        self.query(db, self.tracking_table_ddl(table))
+
+    def tracking_time(self, moment: datetime) -> Any:
+        """A UTC moment as this engine's tracking table stores it (as Prisma binds it)."""
+        return moment
+
+    # -- applying migrations ------------------------------------------------------
+    placeholder: ClassVar[str] = "%s"
+    # False where DDL commits implicitly, so a migration cannot be rolled back.
+    transactional_ddl: ClassVar[bool] = True
+
+    @property
+    def error_types(self) -> tuple[type[BaseException], ...]:
+        """The driver's DB-API error classes (what a failing statement raises)."""
+        return ()
+
+    def describe_error(self, exc: BaseException) -> tuple[str | None, str]:
+        """(error code such as SQLSTATE or errno, the database's message) of a driver error."""
+        return None, str(exc).strip()
+
+    def execute(self, db, sql: str) -> None:
+        """Run one statement of a migration as written (no parameters: '%' stays literal)."""
+        cursor = db.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    def begin(self, db, statements=()) -> None:
+        """Start the transaction a migration (these statements) and its tracking row share."""
+        self.query(db, "BEGIN")
+
+    def commit(self, db) -> None:
+        """Commit the migration's transaction."""
+        self.query(db, "COMMIT")
+
+    def rollback(self, db) -> None:
+        """Roll the migration's transaction back."""
+        self.query(db, "ROLLBACK")
+
+    def commit_problem(self, db) -> str | None:
+        """A reason not to commit a migration's transaction (checked just before COMMIT)."""
+        return None
+
+    @abstractmethod
+    @contextmanager
+    def deploy_lock(self, db, timeout: float) -> Iterator[None]:
+        """Hold the engine's migration lock, waiting at most `timeout` s (LockTimeoutError)."""
+
     # -- backups ------------------------------------------------------------------
     @contextmanager
     def snapshot(self, db) -> Iterator[Snapshot]:
@@ -151,5 +228,5 @@ class Engine(ABC):
         yield Snapshot(exact=None)
 
     @abstractmethod
-    def handler_environment(self, secrets_dir: Path) -> dict[str, str]:
-        """Environment for native tools; secrets go to 0600 files in secrets_dir."""
+    def handler_environment(self, secrets: SecretFiles) -> dict[str, str]:
+        """Environment for native tools; secrets go into `secrets` (in-memory files)."""

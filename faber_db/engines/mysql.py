@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import contextmanager, suppress
+from datetime import datetime, timezone
 
-from faber_db.credentials import mysql_option_value, write_private_file
+from faber_db.credentials import SecretFiles, mysql_option_value
 from faber_db.engines.base import Engine, Snapshot
-from faber_db.errors import AuthFailedError, ConnectionFailedError, DatabaseNotFoundError
+from faber_db.errors import (
+    AuthFailedError,
+    ConnectionFailedError,
+    DatabaseNotFoundError,
+    LockTimeoutError,
+)
 from faber_db.text import first_line
 from faber_db.urls import redact_text
 
@@ -99,6 +105,16 @@ class MySQLEngine(Engine):
         ]
         return [strip_schema_name(line, schema) for line in lines]
 
+    def table_size(self, db, table: str) -> int | None:
+        """DATA_LENGTH + INDEX_LENGTH from information_schema."""
+        rows = self.query(
+            db,
+            "SELECT DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES"
+            " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (table.rsplit(".", 1)[-1],),
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def database_size(self, db) -> int:
         """Data plus index length of the schema's tables."""
         rows = self.query(
@@ -135,6 +151,56 @@ class MySQLEngine(Engine):
         )
         return bool(rows)
 
+    transactional_ddl = False
+
+    def tracking_table_ddl(self, table: str) -> str:
+        """Prisma's MySQL DDL (sql-schema-connector flavour/mysql.rs)."""
+        return f"""CREATE TABLE {self.quote(table)} (
+    id                      VARCHAR(36) PRIMARY KEY NOT NULL,
+    checksum                VARCHAR(64) NOT NULL,
+    finished_at             DATETIME(3),
+    migration_name          VARCHAR(255) NOT NULL,
+    logs                    TEXT,
+    rolled_back_at          DATETIME(3),
+    started_at              DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    applied_steps_count     INTEGER UNSIGNED NOT NULL DEFAULT 0
+) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"""
+
+    def tracking_time(self, moment: datetime) -> datetime:
+        """DATETIME(3) has no time zone: Prisma stores naive UTC."""
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+    @property
+    def error_types(self) -> tuple[type[BaseException], ...]:
+        """pymysql.err.Error."""
+        import pymysql
+
+        return (pymysql.err.Error,)
+
+    def describe_error(self, exc: BaseException) -> tuple[str | None, str]:
+        """errno and the server's message."""
+        args = getattr(exc, "args", ())
+        if len(args) >= 2 and isinstance(args[0], int):
+            return str(args[0]), redact_text(str(args[1]), [self.conn.password or ""])
+        return None, redact_text(str(exc).strip(), [self.conn.password or ""])
+
+    @contextmanager
+    def deploy_lock(self, db, timeout: float) -> Iterator[None]:
+        """GET_LOCK on a name derived from the database, waiting server-side."""
+        name = deploy_lock_name(self.conn.database)
+        got = self.query(db, "SELECT GET_LOCK(%s, %s)", (name, max(0, int(timeout))))[0][0]
+        if got != 1:
+            raise LockTimeoutError(
+                f"Another deploy holds the migration lock of MySQL database "
+                f"'{self.conn.database}' (GET_LOCK '{name}'); waited {timeout:g}s.",
+                suggestions=["Wait for the other deploy to finish, then retry"],
+            )
+        try:
+            yield
+        finally:
+            with suppress(self.error_types):
+                self.query(db, "SELECT RELEASE_LOCK(%s)", (name,))
+
     @contextmanager
     def snapshot(self, db) -> Iterator[Snapshot]:
         """A consistent snapshot opened just before the dump starts its own.
@@ -146,11 +212,10 @@ class MySQLEngine(Engine):
         before = self._row_change_counters(db)
         self.query(db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
         snapshot = Snapshot(exact=None)
-        try:
-            yield snapshot
-        finally:
-            self.query(db, "ROLLBACK")
-            snapshot.exact = self._row_change_counters(db) == before
+        yield snapshot
+        # Only on success: after a failure the session is abandoned, which ends the transaction.
+        self.query(db, "ROLLBACK")
+        snapshot.exact = self._row_change_counters(db) == before
 
     def _row_change_counters(self, db) -> dict[str, int]:
         rows = self.query(
@@ -160,7 +225,7 @@ class MySQLEngine(Engine):
         )
         return {name: int(value) for name, value in rows}
 
-    def handler_environment(self, secrets_dir: Path) -> dict[str, str]:
+    def handler_environment(self, secrets: SecretFiles) -> dict[str, str]:
         """Host, user and password in a private --defaults-extra-file."""
         lines = ["[client]", f"user={mysql_option_value(self.conn.user or 'root')}"]
         if self.conn.host:
@@ -174,8 +239,16 @@ class MySQLEngine(Engine):
         for param, option in SSL_PARAMS.items():
             if self.conn.param(param):
                 lines.append(f"{option}={mysql_option_value(self.conn.param(param))}")
-        path = write_private_file(secrets_dir, "my.cnf", "\n".join(lines) + "\n")
+        path = secrets.add("my.cnf", "\n".join(lines) + "\n")
         return {"FABER_MYSQL_DEFAULTS": str(path), "FABER_MYSQL_DATABASE": self.conn.database}
+
+
+def deploy_lock_name(database: str) -> str:
+    """GET_LOCK name for deploys to one database (lock names are at most 64 characters)."""
+    name = f"faber_db_migrate.{database}"
+    if len(name) <= 64:
+        return name
+    return "faber_db_migrate." + hashlib.sha256(database.encode("utf-8")).hexdigest()[:40]
 
 
 def strip_schema_name(text: str, schema: str) -> str:

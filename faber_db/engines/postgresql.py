@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import contextmanager, suppress
 
-from faber_db.credentials import pgpass_line, write_private_file
+from faber_db.credentials import SecretFiles, pgpass_line
 from faber_db.engines.base import Engine, Snapshot
-from faber_db.errors import AuthFailedError, ConnectionFailedError, DatabaseNotFoundError
+from faber_db.errors import (
+    AuthFailedError,
+    ConnectionFailedError,
+    DatabaseNotFoundError,
+    LockTimeoutError,
+)
 from faber_db.text import first_line
 from faber_db.urls import redact_text
 
+# The key `prisma migrate deploy` locks, so faber-db and Prisma never deploy at once.
+ADVISORY_LOCK_KEY = 72707369
 USER_SCHEMAS = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
     " AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'"
@@ -157,6 +164,13 @@ class PostgresEngine(Engine):
         """Canonical definitions from pg_catalog (owners, OIDs and ACLs left out)."""
         return [row[0] for sql in SCHEMA_QUERIES for row in self.query(db, sql)]
 
+    def table_size(self, db, table: str) -> int | None:
+        """pg_total_relation_size (heap, TOAST and indexes); None for a missing table."""
+        rows = self.query(
+            db, "SELECT pg_total_relation_size(to_regclass(%s))", (self.quote_table(table),)
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def database_size(self, db) -> int:
         """pg_database_size of the current database."""
         return int(self.query(db, "SELECT pg_database_size(current_database())")[0][0])
@@ -189,17 +203,68 @@ class PostgresEngine(Engine):
         """Unqualified table visible on the search path."""
         return self.query(db, "SELECT to_regclass(%s) IS NOT NULL", (self.quote(table),))[0][0]
 
+    def tracking_table_ddl(self, table: str) -> str:
+        """Prisma's PostgreSQL DDL (sql-schema-connector flavour/postgres.rs)."""
+        return f"""CREATE TABLE {self.quote(table)} (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)"""
+
+    @property
+    def error_types(self) -> tuple[type[BaseException], ...]:
+        """psycopg.Error."""
+        import psycopg
+
+        return (psycopg.Error,)
+
+    def describe_error(self, exc: BaseException) -> tuple[str | None, str]:
+        """SQLSTATE and the server's message (with its detail and hint)."""
+        diag = getattr(exc, "diag", None)
+        message = getattr(diag, "message_primary", None) or str(exc).strip()
+        for label in ("detail", "hint"):
+            extra = getattr(diag, f"message_{label}", None)
+            if extra:
+                message += f"\n{label.upper()}: {extra}"
+        return getattr(exc, "sqlstate", None), redact_text(message, [self.conn.password or ""])
+
+    @contextmanager
+    def deploy_lock(self, db, timeout: float) -> Iterator[None]:
+        """Prisma's session advisory lock, polled with pg_try_advisory_lock until timeout."""
+        deadline = time.monotonic() + timeout
+        while not self.query(db, "SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))[0][0]:
+            if time.monotonic() >= deadline:
+                raise LockTimeoutError(
+                    f"Another deploy holds the migration lock of PostgreSQL database "
+                    f"'{self.conn.database}' (advisory lock {ADVISORY_LOCK_KEY}); waited {timeout:g}s.",
+                    suggestions=["Wait for the other deploy to finish, then retry"],
+                )
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            self._unlock(db)
+
+    def _unlock(self, db) -> None:
+        # A broken session has released its locks already.
+        with suppress(self.error_types):
+            self.query(db, "SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
     @contextmanager
     def snapshot(self, db) -> Iterator[Snapshot]:
         """Export a repeatable-read snapshot that pg_dump imports with --snapshot."""
         db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            snapshot_id = self.query(db, "SELECT pg_export_snapshot()")[0][0]
-            yield Snapshot(handler_env={"FABER_PG_SNAPSHOT": snapshot_id}, exact=True)
-        finally:
-            db.execute("ROLLBACK")
+        snapshot_id = self.query(db, "SELECT pg_export_snapshot()")[0][0]
+        yield Snapshot(handler_env={"FABER_PG_SNAPSHOT": snapshot_id}, exact=True)
+        # Only on success: after a failure the session is abandoned, which ends the transaction.
+        db.execute("ROLLBACK")
 
-    def handler_environment(self, secrets_dir: Path) -> dict[str, str]:
+    def handler_environment(self, secrets: SecretFiles) -> dict[str, str]:
         """libpq variables; the password goes to a private PGPASSFILE."""
         env = {"PGDATABASE": self.conn.database, "PGAPPNAME": "faber-db"}
         if self.conn.host:
@@ -212,9 +277,7 @@ class PostgresEngine(Engine):
             if self.conn.param(param):
                 env[variable] = self.conn.param(param)
         if self.conn.password is not None:
-            env["PGPASSFILE"] = str(
-                write_private_file(
-                    secrets_dir, "pgpass", pgpass_line(self.conn.user or "", self.conn.password)
-                )
+            env["PGPASSFILE"] = secrets.add(
+                "pgpass", pgpass_line(self.conn.user or "", self.conn.password)
             )
         return env

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
+from faber_db.credentials import SecretFiles
 from faber_db.engines.base import Engine
 from faber_db.errors import ConnectionFailedError, DatabaseNotFoundError
+from faber_db.locks import file_lock
 
 
 class SQLiteEngine(Engine):
@@ -17,6 +22,7 @@ class SQLiteEngine(Engine):
     prisma_provider = "sqlite"
     backup_formats = ("custom", "sql")
     file_extensions = {"custom": ".sqlite3", "sql": ".sql"}
+    placeholder = "?"
 
     def connect(self, database: str | None = None):
         """Open an existing database file read-write (never creates one by accident)."""
@@ -55,6 +61,19 @@ class SQLiteEngine(Engine):
         )
         return [" ".join(" ".join(str(v).split()) for v in row) for row in rows]
 
+    def table_size(self, db, table: str) -> int | None:
+        """Pages of the table and its indexes, through the dbstat table when compiled in."""
+        try:
+            rows = self.query(
+                db,
+                "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN"
+                " (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?)",
+                (table, table),
+            )
+        except sqlite3.OperationalError:  # SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
+            return None
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def database_size(self, db) -> int:
         """page_count * page_size."""
         return int(
@@ -84,6 +103,86 @@ class SQLiteEngine(Engine):
             self.query(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,))
         )
 
-    def handler_environment(self, secrets_dir: Path) -> dict[str, str]:
+    def tracking_table_ddl(self, table: str) -> str:
+        """Prisma's SQLite DDL (sql-schema-connector flavour/sqlite.rs)."""
+        return f"""CREATE TABLE {self.quote(table)} (
+    "id"                    TEXT PRIMARY KEY NOT NULL,
+    "checksum"              TEXT NOT NULL,
+    "finished_at"           DATETIME,
+    "migration_name"        TEXT NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        DATETIME,
+    "started_at"            DATETIME NOT NULL DEFAULT current_timestamp,
+    "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
+)"""
+
+    def tracking_time(self, moment: datetime) -> int:
+        """Prisma (quaint) binds timestamps on SQLite as Unix epoch milliseconds."""
+        return int(moment.timestamp() * 1000)
+
+    @property
+    def error_types(self) -> tuple[type[BaseException], ...]:
+        """sqlite3.Error."""
+        return (sqlite3.Error,)
+
+    def describe_error(self, exc: BaseException) -> tuple[str | None, str]:
+        """SQLite's error name (e.g. SQLITE_CONSTRAINT_UNIQUE) and message."""
+        return getattr(exc, "sqlite_errorname", None), str(exc).strip()
+
+    def begin(self, db, statements=()) -> None:
+        """BEGIN IMMEDIATE (takes the write lock at once).
+
+        `PRAGMA foreign_keys` is a no-op inside a transaction, so when the
+        migration turns foreign keys off (Prisma's table redefinitions do, so
+        that DROP TABLE does not cascade), they are turned off before BEGIN and
+        checked with foreign_key_check before COMMIT instead.
+        """
+        self._foreign_keys_off = any(_sets_foreign_keys(stmt.text) for stmt in statements)
+        if self._foreign_keys_off:
+            self.query(db, "PRAGMA foreign_keys = OFF")
+        self.query(db, "BEGIN IMMEDIATE")
+
+    def commit_problem(self, db) -> str | None:
+        """Foreign key violations left while foreign keys were off, if any."""
+        if not getattr(self, "_foreign_keys_off", False):
+            return None
+        rows = self.query(db, "PRAGMA foreign_key_check")
+        if not rows:
+            return None
+        shown = ", ".join(
+            f"{table} row {rowid} -> {parent}" for table, rowid, parent, _ in rows[:5]
+        )
+        return f"FOREIGN KEY constraint failed: {len(rows)} violation(s): {shown}"
+
+    def commit(self, db) -> None:
+        """COMMIT, then foreign keys back on."""
+        self.query(db, "COMMIT")
+        self._foreign_keys_on(db)
+
+    def rollback(self, db) -> None:
+        """ROLLBACK, then foreign keys back on."""
+        self.query(db, "ROLLBACK")
+        self._foreign_keys_on(db)
+
+    def _foreign_keys_on(self, db) -> None:
+        if getattr(self, "_foreign_keys_off", False):
+            self.query(db, "PRAGMA foreign_keys = ON")
+            self._foreign_keys_off = False
+
+    @contextmanager
+    def deploy_lock(self, db, timeout: float) -> Iterator[None]:
+        """An exclusive file lock beside the database file."""
+        path = Path(self.conn.database + ".faber-migrate.lock")
+        with file_lock(path, timeout, what=f"the migration lock of {self.conn.database}"):
+            yield
+
+    def handler_environment(self, secrets: SecretFiles) -> dict[str, str]:
         """SQLite needs no credentials, only the file."""
         return {"FABER_SQLITE_PATH": self.conn.database}
+
+
+def _sets_foreign_keys(sql: str) -> bool:
+    from faber_db.sqlsplit import leading_words
+
+    words = leading_words(sql, "sqlite", limit=4)
+    return words[:1] == ["PRAGMA"] and "FOREIGN_KEYS" in words

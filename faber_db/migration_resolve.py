@@ -1,0 +1,114 @@
+"""`faber-db resolve <env> --applied X | --rolled-back X`: the equivalent of
+`prisma migrate resolve`, for an operator who fixed a failed migration by
+hand (or baselines an existing database). It only writes tracking rows, under
+the deploy lock, and never runs a migration.
+"""
+
+from __future__ import annotations
+
+from faber_db import prisma
+from faber_db.config import Config
+from faber_db.engines import engine_for
+from faber_db.engines.base import TrackedMigration
+from faber_db.errors import InvalidInputError, MigrationStateError
+from faber_db.migration_deployer import lock_timeout
+from faber_db.migration_tracking import TrackingTable
+from faber_db.result import Result
+from faber_db.sql_runner import database_errors
+
+
+def resolve_migration(
+    config: Config, env: str, applied: str | None = None, rolled_back: str | None = None
+) -> Result:
+    """Mark one migration as applied or as rolled back."""
+    if (applied is None) == (rolled_back is None):
+        raise InvalidInputError(
+            "Give exactly one of --applied <migration> or --rolled-back <migration>."
+        )
+    name = prisma.check_tracked_name(applied or rolled_back)
+    target = config.resolve(env)
+    engine = engine_for(target.conn)
+    local = _local_migration(config, engine, name) if applied else None
+    with (
+        engine.session() as db,
+        database_errors(engine, "updating the tracking table"),
+        engine.deploy_lock(db, lock_timeout(config)),
+    ):
+        tracking = TrackingTable(engine, db, config.migrations_table)
+        if applied:
+            result, message = _mark_applied(tracking, local, env)
+        else:
+            result, message = _mark_rolled_back(tracking, name, env)
+    return Result(
+        operation="resolve",
+        environment=env,
+        result=result,
+        message=message,
+        warnings=list(config.warnings),
+        suggestions=[f"faber-db status {env}"],
+    )
+
+
+def _local_migration(config: Config, engine, name: str) -> prisma.Migration:
+    directory = config.migrations_dir
+    prisma.check_provider(directory, engine.prisma_provider)
+    for migration in prisma.list_migrations(directory):
+        if migration.name == name:
+            return migration
+    raise MigrationStateError(
+        f"Migration {name} could not be found in {directory} (Prisma P3017).",
+        suggestions=[f"ls {directory}"],
+    )
+
+
+def _mark_applied(tracking: TrackingTable, migration: prisma.Migration, env: str):
+    rows = tracking.read()
+    created = rows is None
+    if created:
+        tracking.create()  # as Prisma does: this is how a database is baselined
+        rows = []
+    mine = [r for r in rows if r.migration_name == migration.name and r.rolled_back_at is None]
+    if any(r.finished_at is not None for r in mine):
+        raise MigrationStateError(
+            f"Migration {migration.name} is already recorded as applied in {env} (Prisma P3008). "
+            "Nothing was changed.",
+            suggestions=[f"faber-db status {env}"],
+        )
+    failed = _failed_ids(mine)
+    tracking.mark_rolled_back(failed)
+    tracking.insert_applied(migration.name, migration.checksum)
+    return (
+        {
+            "migration": migration.name,
+            "action": "applied",
+            "checksum": migration.checksum,
+            "failed_rows_rolled_back": len(failed),
+            "tracking_table_created": created,
+        },
+        f"Recorded {migration.name} as applied in {env} (nothing was executed).",
+    )
+
+
+def _mark_rolled_back(tracking: TrackingTable, name: str, env: str):
+    rows = [r for r in tracking.read() or [] if r.migration_name == name]
+    if not rows:
+        raise MigrationStateError(
+            f"Migration {name} cannot be rolled back: it was never applied to {env} (Prisma P3011).",
+            suggestions=[f"faber-db status {env}"],
+        )
+    failed = _failed_ids(rows)
+    if not failed:
+        raise MigrationStateError(
+            f"Migration {name} cannot be rolled back: it is not in a failed state in {env} "
+            "(Prisma P3012). To undo an applied migration, restore a backup taken before it.",
+            suggestions=[f"faber-db backups list {env}", f"faber-db status {env}"],
+        )
+    tracking.mark_rolled_back(failed)
+    return (
+        {"migration": name, "action": "rolled_back", "failed_rows_rolled_back": len(failed)},
+        f"Recorded {name} as rolled back in {env}; the next `faber-db migrate {env}` runs it again.",
+    )
+
+
+def _failed_ids(rows: list[TrackedMigration]) -> list[str]:
+    return [r.id for r in rows if r.finished_at is None and r.rolled_back_at is None]
