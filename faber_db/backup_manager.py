@@ -31,7 +31,11 @@ def create_backup(
 ) -> Result:
     """`faber-db backup <env>`: take, verify and record a backup."""
     target = config.resolve(env)
+    from faber_db.restore_manager import recover_interrupted
+
+    recovered = recover_interrupted(config, target)
     entry, warnings = take_backup(config, target, options, progress)
+    warnings = recovered + warnings
     summary = entry_summary(entry)
     summary["restore_command"] = f"faber-db restore {env} --from {entry.id}"
     return Result(
@@ -98,8 +102,14 @@ def show_backup(config: Config, backup_id: str) -> Result:
     )
 
 
-def verify_backup(config: Config, backup_id: str) -> Result:
-    """`faber-db backups verify <id>`: re-run the checks and record the outcome."""
+def verify_backup(
+    config: Config, backup_id: str, deep: bool = False, progress: Progress | None = None
+) -> Result:
+    """`faber-db backups verify <id> [--deep]`: re-run the checks and record the outcome.
+
+    --deep also restores the backup into a scratch database and compares it with
+    the manifest (restore_manager.deep_verify), recorded as verification.deep.
+    """
     catalogue = catalogue_for(config)
     entry = catalogue.get(backup_id)
     verification = verify_file(
@@ -110,7 +120,19 @@ def verify_backup(config: Config, backup_id: str) -> Result:
         if verification.passed
         else ("missing" if not entry.path(config.project_root).exists() else "invalid")
     )
-    updated = _set_fields(catalogue, entry.id, status=status, verification=verification.to_dict())
+    record = verification.to_dict()
+    record["deep"] = entry.verification.get("deep")
+    if deep and verification.passed:
+        from faber_db.restore_manager import deep_verify_record
+
+        record["deep"] = deep_verify_record(config, entry, progress)
+        if record["deep"]["content_mismatch"]:
+            status = "invalid"
+    updated = _set_fields(catalogue, entry.id, status=status, verification=record)
+    if deep and verification.passed and not record["deep"]["passed"]:
+        from faber_db.restore_manager import deep_failure_result
+
+        return deep_failure_result(entry, updated, status)
     result = Result(
         operation="backups-verify",
         environment=entry.environment,

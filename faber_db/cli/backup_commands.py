@@ -50,6 +50,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "verify", parents=[common], help="re-check a backup's checksum, compression and format"
     )
     verify.add_argument("backup_id", metavar="id")
+    verify.add_argument(
+        "--deep",
+        action="store_true",
+        help="also restore it into a scratch database and compare it with its manifest",
+    )
     verify.set_defaults(handler=run_verify, operation="backups-verify")
     delete = actions.add_parser(
         "delete", parents=[common], help="delete a backup file and its entry"
@@ -105,7 +110,7 @@ def run_verify(args, context):
     """faber-db backups verify <id>"""
     from faber_db.backup_manager import verify_backup
 
-    return verify_backup(context.config, args.backup_id)
+    return verify_backup(context.config, args.backup_id, args.deep, context.progress)
 
 
 def run_delete(args, context):

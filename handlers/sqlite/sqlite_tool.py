@@ -5,10 +5,16 @@ library (SQLite needs nothing installed beyond Python).
   sqlite_tool.py dump DB             SQL text of DB on stdout (one read transaction)
   sqlite_tool.py check DB            PRAGMA integrity_check; exit 0 when "ok"
   sqlite_tool.py restore SRC DEST    copy SRC into the live DEST in one transaction
+  sqlite_tool.py load DB             replay a SQL dump from stdin into a new DB (streamed)
+  sqlite_tool.py install SRC DEST    restore SRC into DEST, or rename it there when DEST
+                                     does not exist or is not a SQLite database
 """
 
+import os
 import sqlite3
 import sys
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def backup(source: str, dest: str) -> None:
@@ -49,6 +55,51 @@ def restore(source: str, dest: str) -> None:
     src.close()
 
 
+def load(dest: str) -> None:
+    # One statement at a time, so a dump of any size never sits in memory.
+    db = sqlite3.connect(dest, isolation_level=None)
+    buffer, last = "", ""
+    for line in sys.stdin:
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            db.execute(buffer)
+            last, buffer = buffer.strip(), ""
+    if buffer.strip() or last != "COMMIT;":
+        raise sqlite3.DatabaseError("the SQL dump ends before its final COMMIT; (truncated?)")
+    db.close()
+
+
+def is_database(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return False
+    return header in (b"", SQLITE_HEADER)
+
+
+def install(source: str, dest: str) -> None:
+    # Copying through the backup API, rather than renaming the new file over the old
+    # one, is what keeps other connections safe: a rename leaves them reading the old
+    # inode forever, and a stale -wal beside the new file could be replayed onto it.
+    # The backup API writes DEST under SQLite's own locks and journal (or WAL), so
+    # readers see the old or the new content, and a crash mid-copy rolls back.
+    if is_database(dest):
+        restore(source, dest)
+        return
+    # Nothing usable to protect: move the file in atomically, dropping any -wal/-shm
+    # that belonged to whatever was there before.
+    for suffix in ("-wal", "-shm", "-journal"):
+        if os.path.exists(dest + suffix):
+            os.unlink(dest + suffix)
+    os.replace(source, dest)
+    fd = os.open(os.path.dirname(os.path.abspath(dest)), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def main(argv: list[str]) -> int:
     command, *args = argv
     try:
@@ -60,10 +111,14 @@ def main(argv: list[str]) -> int:
             return check(*args)
         elif command == "restore":
             restore(*args)
+        elif command == "load":
+            load(*args)
+        elif command == "install":
+            install(*args)
         else:
             print(f"unknown command {command}", file=sys.stderr)
             return 2
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         print(f"sqlite3: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -1,0 +1,181 @@
+"""Restore benchmark: `faber-db restore` wall time (step-1 checks, the atomic
+restore and the verification against the manifest; no safety backup) divided by
+the bare native restore of the same backup file into an empty database, in the
+same run. The safety backup's cost is reported separately, and for PostgreSQL
+the two atomic strategies are timed bare: in place in one transaction (what
+faber-db does) against a scratch database swapped in by rename.
+
+    python bench/restore.py [--mb 250] [--runs 3] [--engines postgresql,mysql,sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from common import (
+    REPO,
+    ensure_dataset,
+    median,
+    temp_project,
+    time_faber,
+    time_shell,
+    write_results,
+)
+
+from faber_db.credentials import private_directory
+from faber_db.engines import engine_for
+from faber_db.urls import parse_url
+
+PRELUDE = REPO / "handlers" / "postgresql" / "restore-prelude.sql"
+UNZSTD = "zstd -q -d -c"
+
+
+def target_url(engine: str, name: str) -> str:
+    """URL of the restore target (a SQLite file under bench/data)."""
+    from common import database_url
+
+    return database_url(engine, name)
+
+
+def native_restore(engine: str, file: str, url: str, cnf: str) -> str:
+    """The bare native restore of `file` into the (empty) database at `url`."""
+    conn = parse_url(url)
+    if engine == "postgresql":
+        return f"{UNZSTD} {file} | pg_restore -h {conn.host} -p {conn.port} -U {conn.user} -d {conn.database}"
+    if engine == "mysql":
+        return f"{UNZSTD} {file} | mariadb --defaults-extra-file={cnf} {conn.database}"
+    return f"{UNZSTD} {file} > {conn.database}"
+
+
+def pg_strategies(file: str, url: str) -> dict[str, str]:
+    """PostgreSQL, bare: in place in one transaction vs scratch database + rename swap."""
+    conn = parse_url(url)
+    psql = f"psql -X -q -v ON_ERROR_STOP=1 -h {conn.host} -p {conn.port} -U {conn.user}"
+    scratch, old = conn.database + "_scratch", conn.database + "_old"
+    return {
+        "in_place": f"{{ echo 'BEGIN;'; cat {PRELUDE}; {UNZSTD} {file} | pg_restore -f -; echo 'COMMIT;'; }}"
+        f" | {psql} -d {conn.database} >/dev/null",
+        "scratch_rename": f"{psql} -d postgres -c 'DROP DATABASE IF EXISTS {scratch}' -c 'CREATE DATABASE {scratch}'"
+        f" && {UNZSTD} {file} | pg_restore -h {conn.host} -p {conn.port} -U {conn.user} -d {scratch}"
+        f' && {psql} -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity'
+        f" WHERE datname = '{conn.database}'\" -c 'ALTER DATABASE {conn.database} RENAME TO {old}'"
+        f" -c 'ALTER DATABASE {scratch} RENAME TO {conn.database}' -c 'DROP DATABASE {old}' >/dev/null",
+    }
+
+
+def recreate(url: str) -> None:
+    """Drop and re-create the target, empty."""
+    conn = parse_url(url)
+    engine = engine_for(conn)
+    engine.drop_database(conn.database)
+    if conn.engine != "sqlite":
+        engine.create_database(conn.database)
+
+
+def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
+    """Time faber-db restore, the native restore and the safety backup on one engine."""
+    print(f"{engine}:", flush=True)
+    source = ensure_dataset(engine, f"faber_bench_{engine}", target_mb)
+    target = target_url(engine, f"faber_bench_restore_{engine}")
+    root, env = temp_project(source, {"safety": {"protected_environments": []}})
+    config_path = root / ".fractary" / "plugins" / "faber-db" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["environments"]["target"] = {"connection_string_env": "FABER_BENCH_TARGET_URL"}
+    config_path.write_text(json.dumps(config))
+    env["FABER_BENCH_TARGET_URL"] = target
+    _, backup = time_faber(["backup", "bench"], root, env)
+    entry = backup["result"]
+    file = str(root / entry["file"])
+    times: dict[str, list[float]] = {"faber": [], "native": [], "safety_backup": []}
+    if engine == "postgresql":
+        times |= {"in_place": [], "scratch_rename": []}
+    with private_directory() as secrets:
+        cnf = (
+            engine_for(parse_url(target))
+            .handler_environment(secrets)
+            .get("FABER_MYSQL_DEFAULTS", "")
+        )
+        for run in range(runs):
+            recreate(target)
+            times["native"].append(time_shell(native_restore(engine, file, target, cnf)))
+            seconds, out = time_faber(
+                ["restore", "target", "--from", entry["backup_id"], "--no-safety-backup", "--yes"],
+                root,
+                env,
+            )
+            times["faber"].append(seconds)
+            timings = out["result"]["timings"]
+            started = time.monotonic()
+            time_faber(
+                ["backup", "target", "--reason", "pre-rollback", "--label", "pre-rollback"],
+                root,
+                env,
+            )
+            times["safety_backup"].append(time.monotonic() - started)
+            if engine == "postgresql":
+                for name, script in pg_strategies(file, target).items():
+                    times[name].append(time_shell(script))
+            print(
+                f"  run {run + 1}: "
+                + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items())
+                + f" (faber phases: {timings})",
+                flush=True,
+            )
+    seconds = {name: median(values) for name, values in times.items()}
+    result = {
+        "engine": engine,
+        "format": entry["format"],
+        "compression": entry["compression"],
+        "backup_bytes": entry["size_bytes"],
+        "database_bytes": _database_bytes(target),
+        "seconds": seconds,
+        "runs": times,
+        "faber_over_native": round(seconds["faber"] / seconds["native"], 3),
+        "safety_backup_over_native": round(seconds["safety_backup"] / seconds["native"], 3),
+        "last_faber_phases": timings,
+    }
+    if engine == "postgresql":
+        result["scratch_rename_over_in_place"] = round(
+            seconds["scratch_rename"] / seconds["in_place"], 3
+        )
+    return result
+
+
+def _database_bytes(url: str) -> int:
+    engine = engine_for(parse_url(url))
+    with engine.session() as db:
+        return engine.database_size(db)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--mb", type=int, default=250, help="data set size per engine (default 250)"
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--engines", default="postgresql,mysql,sqlite")
+    args = parser.parse_args()
+    rows = [bench_engine(engine, args.mb, args.runs) for engine in args.engines.split(",")]
+    print(
+        f"\n{'engine':<11} {'db MB':>6} {'faber s':>8} {'native s':>9} {'ratio':>6} {'safety s':>9}"
+    )
+    for r in rows:
+        s = r["seconds"]
+        print(
+            f"{r['engine']:<11} {r['database_bytes'] / 1e6:>6.0f} {s['faber']:>8.2f} {s['native']:>9.2f}"
+            f" {r['faber_over_native']:>6.3f} {s['safety_backup']:>9.2f}"
+        )
+        if "in_place" in s:
+            print(
+                f"  postgresql bare strategies: in place (one transaction) {s['in_place']:.2f}s,"
+                f" scratch database + rename {s['scratch_rename']:.2f}s"
+            )
+    print(
+        f"\nwrote {write_results('restore', {'target_mb': args.mb, 'runs': args.runs, 'results': rows})}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Arguments for restore and rollback, and their human output."""
+
+from __future__ import annotations
+
+import argparse
+
+from faber_db.cli.render import FORMATTERS, aligned, register_formatter, table
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    """Add restore and rollback to the parser."""
+    restore = subparsers.add_parser(
+        "restore",
+        parents=[common],
+        help="restore a backup into an environment's database (atomically)",
+    )
+    restore.add_argument("env", help="environment whose server (and database) to restore into")
+    restore.add_argument("--from", dest="backup_id", required=True, metavar="BACKUP_ID")
+    restore.add_argument(
+        "--into",
+        metavar="DATABASE",
+        help="restore into this database instead (the environment's own is never touched)",
+    )
+    _shared_options(restore)
+    restore.set_defaults(handler=run_restore, operation="restore")
+
+    rollback = subparsers.add_parser(
+        "rollback",
+        parents=[common],
+        help="roll an environment back by restoring a backup (default: its newest valid one)",
+    )
+    rollback.add_argument("env", help="environment to roll back")
+    choice = rollback.add_mutually_exclusive_group()
+    choice.add_argument("--from", dest="backup_id", metavar="BACKUP_ID", help="this backup")
+    choice.add_argument(
+        "--to",
+        dest="to_migration",
+        metavar="MIGRATION",
+        help="the newest valid backup whose last migration is MIGRATION",
+    )
+    _shared_options(rollback)
+    rollback.set_defaults(handler=run_rollback, operation="rollback")
+
+
+def _shared_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would change; change nothing"
+    )
+    parser.add_argument(
+        "--yes", action="store_true", help="proceed without asking (unprotected environments)"
+    )
+    parser.add_argument(
+        "--approve", metavar="PLAN_ID", help="approve this exact plan (protected environments)"
+    )
+    parser.add_argument(
+        "--no-safety-backup",
+        dest="safety_backup",
+        action="store_false",
+        help="skip the backup of the current state (refused where backups are required)",
+    )
+
+
+def run_restore(args, context):
+    """faber-db restore <env> --from <id>"""
+    from faber_db.restore_manager import restore_backup
+
+    return restore_backup(
+        context.config,
+        args.env,
+        args.backup_id,
+        args.into,
+        dry_run=args.dry_run,
+        safety_backup=args.safety_backup,
+        approval=context.approval(),
+        progress=context.progress,
+    )
+
+
+def run_rollback(args, context):
+    """faber-db rollback <env>"""
+    from faber_db.restore_manager import rollback
+
+    return rollback(
+        context.config,
+        args.env,
+        args.backup_id,
+        args.to_migration,
+        dry_run=args.dry_run,
+        safety_backup=args.safety_backup,
+        approval=context.approval(),
+        progress=context.progress,
+    )
+
+
+def restore_lines(data: dict) -> list[str]:
+    """Human summary of a restore/rollback (dry run or done)."""
+    backup = data.get("backup") or {}
+    verification = data.get("verification") or {}
+    removed = data.get("migrations_rolled_back", data.get("migrations_to_remove")) or []
+    safety = data.get("safety_backup_id") or (
+        "will be taken" if data.get("safety_backup") else "none"
+    )
+    lines = aligned(
+        [
+            ("backup", f"{backup.get('id')} ({backup.get('age')} old, {backup.get('reason')})"),
+            ("into", data.get("target_database")),
+            ("migrations removed", ", ".join(removed) or "none"),
+            ("safety backup", safety),
+            ("verification", _verification_text(verification)),
+            ("plan", data.get("plan_id")),
+        ]
+    )
+    rows = [
+        [t["table"], _count(t["now"]), _count(t["at_backup"]), t["change"]]
+        for t in data.get("tables", [])
+    ]
+    if rows:
+        lines += table(rows, ["TABLE", "NOW", "AT BACKUP", "CHANGE"])
+    lines += [f"  note: {note}" for note in data.get("notes", []) + data.get("recovered", [])]
+    return lines
+
+
+def _verification_text(verification: dict) -> str | None:
+    if not verification:
+        return None
+    if verification.get("passed"):
+        return f"passed ({verification.get('tables_checked')} tables, schema, migrations)"
+    return "FAILED: " + "; ".join(verification.get("problems", []))
+
+
+def _count(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def _verify_with_deep(base):
+    def lines(data: dict) -> list[str]:
+        deep = (data.get("verification") or {}).get("deep")
+        extra = [f"  deep:          {_verification_text(deep)}"] if deep else []
+        return base(data) + extra
+
+    return lines
+
+
+register_formatter("restore", restore_lines)
+register_formatter("rollback", restore_lines)
+if "backups-verify" in FORMATTERS:
+    register_formatter("backups-verify", _verify_with_deep(FORMATTERS["backups-verify"]))

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Restore a PostgreSQL backup IN PLACE, in ONE transaction: the prelude drops what
+# the dump will recreate (restore-prelude.sql), pg_restore turns the archive into
+# SQL, psql runs it, and COMMIT is sent only when every stage succeeded and the
+# stream ended with pg_dump's completion trailer. On any failure psql is killed
+# before it could see COMMIT, so the server rolls the whole transaction back and
+# the database keeps its old content (the same happens if faber-db is killed:
+# the watchdog kills psql). Works without CREATEDB; other sessions stay connected.
+#
+# Environment:
+#   PGHOST PGPORT PGUSER PGDATABASE PGPASSFILE PGSSL*   connection (read by libpq)
+#   FABER_FILE, FABER_FORMAT (custom|sql|directory), FABER_COMPRESSION (zstd|gzip|none)
+#   FABER_KEEP_OWNERS    1 to restore owners and privileges (superusers); else --no-owner --no-privileges
+#   FABER_ANALYZE        1 to ANALYZE inside the transaction (pg_dump carries no statistics)
+#   FABER_CHECK_SQL      optional SQL run just before COMMIT; it raises on a mismatch with
+#                        the backup's manifest, which rolls the whole restore back
+#   FABER_LOCK_WAIT_TIMEOUT (default 120s), FABER_WORK_DIR, FABER_PARENT_PID
+# Prints one JSON object: status, tool_version, duration_seconds.
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/common.sh
+. "$HERE/../lib/common.sh"
+FABER_OPERATION=restore-backup
+STARTED=$(now)
+start_watchdog ""
+# A write to a dead psql must fail with EPIPE (and be reported), not kill this script.
+trap '' PIPE
+require_tool psql
+require_tool pg_restore
+[ -e "$FABER_FILE" ] || fail backup_missing "backup file $FABER_FILE does not exist"
+[ "$FABER_FORMAT" = directory ] || set_decompressor "$FABER_COMPRESSION"
+tool_version=$(pg_restore --version | awk '{print $3}')
+
+restore_args=(-f -)
+[ "${FABER_KEEP_OWNERS:-0}" = 1 ] || restore_args+=(--no-owner --no-privileges)
+
+# archive_to_stdout: the archive (custom or directory) on stdout, undecompressed.
+archive_to_stdout() { "${DECOMPRESS[@]}" <"$FABER_FILE"; }
+
+# A non-owner cannot COMMENT ON EXTENSION; leave those entries out of the list.
+restore_list() {
+  [ "${FABER_KEEP_OWNERS:-0}" = 1 ] && return 0
+  local list="$FABER_WORK_DIR/toc.list"
+  case "$FABER_FORMAT" in
+    directory) pg_restore -l -- "$FABER_FILE" ;;
+    custom) archive_to_stdout | pg_restore -l ;;
+    *) return 0 ;;
+  esac 2>/dev/null | grep -v ' COMMENT - EXTENSION ' >"$list"
+  restore_args+=(-L "$list")
+}
+
+produce_sql() {
+  case "$FABER_FORMAT" in
+    directory) pg_restore "${restore_args[@]}" -- "$FABER_FILE" ;;
+    custom)
+      archive_to_stdout | pg_restore "${restore_args[@]}"
+      local -a st=("${PIPESTATUS[@]}")
+      [ "${st[0]}" = 0 ] && [ "${st[1]}" = 0 ] ;;
+    sql) archive_to_stdout ;;
+    *) return 2 ;;
+  esac
+}
+
+restore_list
+work=$FABER_WORK_DIR
+mkfifo -m 600 -- "$work/psql.fifo" "$work/tail.fifo" || fail tool_failed "cannot create FIFOs in $work"
+tail -c 4096 <"$work/tail.fifo" >"$work/tail" &
+tail_pid=$!
+psql -X -q --no-password -v ON_ERROR_STOP=1 -f - <"$work/psql.fifo" >/dev/null &
+psql_pid=$!
+exec 3>"$work/psql.fifo"
+
+{
+  printf 'BEGIN;\nSET LOCAL lock_timeout = %s;\n' "'${FABER_LOCK_WAIT_TIMEOUT:-120s}'"
+  cat -- "$HERE/restore-prelude.sql"
+} >&3
+prelude_status=$?
+produce_sql | tee -- "$work/tail.fifo" >&3
+statuses=("${PIPESTATUS[@]}")
+wait "$tail_pid"
+
+complete=0
+if [ "$prelude_status" = 0 ] && [ "${statuses[0]}" = 0 ] && [ "${statuses[1]}" = 0 ] &&
+  grep -q -- '-- PostgreSQL database dump complete' "$work/tail"; then
+  complete=1
+  # faber-db's checks against the manifest: they raise, and so roll back, on a mismatch.
+  [ -n "${FABER_CHECK_SQL:-}" ] && cat -- "$FABER_CHECK_SQL" >&3
+  [ "${FABER_ANALYZE:-1}" = 1 ] && printf 'ANALYZE;\n' >&3
+  printf 'COMMIT;\n' >&3 || complete=0
+fi
+if [ "$complete" = 0 ]; then
+  kill -KILL "$psql_pid" 2>/dev/null
+fi
+exec 3>&-
+wait "$psql_pid" 2>/dev/null
+psql_status=$?
+
+if [ "$psql_status" != 0 ] && { [ "$complete" = 1 ] || [ "$psql_status" != 137 ]; }; then
+  fail restore_failed "psql stopped with status $psql_status (see the error above); the transaction was rolled back and the database is unchanged" tool s psql exit_code r "$psql_status"
+fi
+if [ "$complete" = 0 ]; then
+  if [ "${statuses[0]}" != 0 ]; then
+    fail restore_failed "reading the backup failed (status ${statuses[0]}: truncated or damaged?); the transaction was rolled back and the database is unchanged" tool s pg_restore exit_code r "${statuses[0]}"
+  fi
+  fail restore_failed "the backup stream ended without pg_dump's completion trailer (truncated?); the transaction was rolled back and the database is unchanged" tool s pg_restore
+fi
+
+stop_watchdog
+emit_json status s success operation s restore-backup engine s postgresql \
+  format s "$FABER_FORMAT" tool s pg_restore tool_version s "$tool_version" \
+  duration_seconds r "$(elapsed_since "$STARTED")"

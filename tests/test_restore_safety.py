@@ -1,0 +1,112 @@
+"""Refusals on every engine: a tampered backup, a protected environment without
+approval, --no-safety-backup where backups are required, another engine's
+backup; and --into, which never touches the environment's own database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from restore_support import backup_id, build_schema, change_everything, snapshot
+from support import create_database, drop_database
+
+
+def _protect(project, enforcement: str = "required") -> None:
+    config = json.loads((project.config_dir / "config.json").read_text())
+    config["safety"] = {
+        "protected_environments": ["dev"],
+        "backup_enforcement": {"dev": enforcement},
+    }
+    project.write_config(config)
+
+
+def test_tampered_backup_is_refused_before_the_target_is_touched(project):
+    build_schema(project.database)
+    backup = backup_id(project)
+    change_everything(project.database)
+    before = snapshot(project.database)
+    entry = project.catalogue()["backups"][0]
+    path = project.root / entry["file"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+    code, out = project.run_json("restore", "dev", "--from", backup, "--yes")
+
+    assert code == 13 and out["error"]["code"] == "backup_invalid", out
+    assert "Nothing was touched" in out["message"]
+    assert snapshot(project.database) == before
+    assert project.catalogue()["backups"][0]["status"] == "invalid"
+    assert len(project.catalogue()["backups"]) == 1  # no safety backup either
+
+
+def test_protected_environment_needs_approval_of_the_exact_plan(project):
+    build_schema(project.database)
+    backup_id(project)
+    change_everything(project.database)
+    before = snapshot(project.database)
+    _protect(project)
+
+    code, out = project.run_json("rollback", "dev", "--yes")
+
+    assert code == 14 and out["status"] == "approval_required", out
+    plan_id = out["result"]["plan_id"]
+    assert out["result"]["plan"]["migrations_to_remove"] == ["20240202000000_coupons"]
+    assert snapshot(project.database) == before
+    assert len(project.catalogue()["backups"]) == 1
+
+    code, out = project.run_json("rollback", "dev", "--no-safety-backup", "--approve", plan_id)
+    assert code == 19 and out["error"]["code"] == "blocked_by_policy", out
+    assert snapshot(project.database) == before
+
+    code, out = project.run_json("rollback", "dev", "--approve", plan_id)
+    assert code == 0, out
+    assert out["result"]["plan_id"] == plan_id and out["result"]["safety_backup_id"]
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"], indirect=False)
+def test_backup_of_another_engine_is_refused(project, tmp_path, engine_name):
+    build_schema(project.database)
+    other_engine = "postgresql" if engine_name == "sqlite" else "sqlite"
+    other = create_database(other_engine, tmp_path)
+    try:
+        project.env["FABER_TEST_OTHER_URL"] = other.url
+        config = json.loads((project.config_dir / "config.json").read_text())
+        config["environments"]["other"] = {"connection_string_env": "FABER_TEST_OTHER_URL"}
+        project.write_config(config)
+        backup = backup_id(project)
+
+        code, out = project.run_json("restore", "other", "--from", backup, "--yes")
+
+        assert code == 2 and out["error"]["code"] == "invalid_input", out
+        assert "same engine" in out["message"]
+    finally:
+        drop_database(other)
+
+
+def test_into_restores_a_copy_and_never_touches_the_original(project, tmp_path):
+    build_schema(project.database)
+    at_backup = snapshot(project.database)
+    backup = backup_id(project)
+    change_everything(project.database)
+    changed = snapshot(project.database)
+    engine = project.database.engine
+    into = str(tmp_path / "copy.db") if engine == "sqlite" else f"faber_copy_{tmp_path.name[-8:]}"
+    copy = project.database.conn.with_database(into)
+    from faber_db.engines import engine_for
+
+    try:
+        code, out = project.run_json("restore", "dev", "--from", backup, "--into", into, "--yes")
+
+        assert code == 0, out
+        assert out["result"]["target_database"].endswith(into.rsplit("/", 1)[-1])
+        assert out["result"]["safety_backup_id"] is None  # a new database: nothing to save
+        assert snapshot(project.database) == changed
+        from support import Database
+
+        copy_url = project.database.url.rsplit("/", 1)[0] + "/" + into
+        if engine == "sqlite":
+            copy_url = f"sqlite:///{into}"
+        assert snapshot(Database(engine, copy_url)) == at_backup
+    finally:
+        engine_for(copy).drop_database(into)
