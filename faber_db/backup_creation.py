@@ -21,7 +21,7 @@ from faber_db.backup_ids import check_reason, new_backup_id, normalise_label
 from faber_db.backup_verification import Verification, verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
 from faber_db.config import Config, Target
-from faber_db.credentials import private_directory
+from faber_db.credentials import SecretFiles, secret_files
 from faber_db.engines import engine_for
 from faber_db.engines.base import Engine
 from faber_db.errors import (
@@ -123,7 +123,7 @@ def take_backup(
     remove_stale_workspaces(env_dir)
     started, clock = utcnow(), time.monotonic()
     with partial_workspace(env_dir) as work:
-        with engine.session() as db, private_directory() as secrets:
+        with engine.session() as db, secret_files() as secrets:
             server_version = engine.server_version(db)
             check_disk_space(env_dir, engine.database_size(db), plan.compression)
             output = work / ("backup" + backup_suffix(engine, plan.format, plan.compression))
@@ -173,7 +173,7 @@ def initial_verification(
     return verify_file(engine.name, output, plan.format, plan.compression, created["sha256"])
 
 
-def _dump(config, engine, db, plan, output: Path, work: Path, secrets: Path, progress):
+def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFiles, progress):
     keep_copy = work / "copy.sqlite3" if engine.name == "sqlite" else None
     env = engine.handler_environment(secrets) | handler_paths_env(
         format=plan.format,
@@ -191,6 +191,7 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: Path, pro
                 "create-backup",
                 env | snapshot.handler_env,
                 [engine.conn.password or ""],
+                pass_fds=tuple(secrets.fds),
             )
         )
         try:

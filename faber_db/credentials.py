@@ -13,15 +13,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# Every password faber-db has parsed in this process. Child processes never get
+# an environment variable containing one, and messages are redacted with them.
+_KNOWN_SECRETS: set[str] = set()
 
-@contextmanager
-def private_directory() -> Iterator[Path]:
-    """A 0700 temporary directory, removed with everything in it on exit."""
-    path = Path(tempfile.mkdtemp(prefix="faber-db-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+
+def remember_secret(secret: str | None) -> None:
+    """Record a password so that no child environment or message carries it."""
+    if secret:
+        _KNOWN_SECRETS.add(secret)
+
+
+def known_secrets() -> list[str]:
+    """Passwords seen so far in this process."""
+    return sorted(_KNOWN_SECRETS, key=len, reverse=True)
 
 
 def write_private_file(directory: Path, name: str, content: str) -> Path:
@@ -32,6 +37,51 @@ def write_private_file(directory: Path, name: str, content: str) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(content)
     return path
+
+
+class SecretFiles:
+    """Files holding secrets for native tools, passed as /dev/fd/N paths.
+
+    On Linux they live only in memory (memfd): nothing is written to disk, and
+    the file vanishes with the last process holding it, even if faber-db is
+    killed with SIGKILL. Elsewhere they fall back to 0600 files in a private
+    0700 directory, removed on exit.
+    """
+
+    def __init__(self) -> None:
+        self.fds: list[int] = []
+        self.fallback_dir: Path | None = None
+
+    def add(self, name: str, content: str) -> str:
+        """Store `content`; return the path a child process opens it by."""
+        if not hasattr(os, "memfd_create"):
+            if self.fallback_dir is None:
+                self.fallback_dir = Path(tempfile.mkdtemp(prefix="faber-db-"))
+            return str(write_private_file(self.fallback_dir, name, content))
+        fd = os.memfd_create(f"faber-db-{name}", 0)  # no MFD_CLOEXEC: the tools inherit it
+        os.write(fd, content.encode("utf-8"))
+        os.fchmod(fd, 0o600)  # libpq and the MySQL client ignore group/world-readable files
+        self.fds.append(fd)
+        return f"/dev/fd/{fd}"
+
+    def close(self) -> None:
+        """Release the in-memory files (or delete the fallback directory)."""
+        for fd in self.fds:
+            os.close(fd)
+        self.fds.clear()
+        if self.fallback_dir is not None:
+            shutil.rmtree(self.fallback_dir, ignore_errors=True)
+            self.fallback_dir = None
+
+
+@contextmanager
+def secret_files() -> Iterator[SecretFiles]:
+    """SecretFiles for one run, released on exit."""
+    files = SecretFiles()
+    try:
+        yield files
+    finally:
+        files.close()
 
 
 def pgpass_line(user: str, password: str) -> str:

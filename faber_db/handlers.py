@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faber_db.credentials import known_secrets
 from faber_db.errors import (
     DiskFullError,
     FaberError,
@@ -61,6 +62,7 @@ class HandlerCall:
     env: dict[str, str]
     secrets: list[str] = field(default_factory=list)
     timeout: float | None = None
+    pass_fds: tuple[int, ...] = ()
 
 
 class RunningHandler:
@@ -81,7 +83,7 @@ class RunningHandler:
                 f"Handler script {script} is missing or not executable."
             ) from None
         self.process = command(
-            _env=build_environment(call.env),
+            _env=build_environment(call.env, call.secrets),
             _bg=True,
             _bg_exc=False,
             _new_session=True,
@@ -91,6 +93,7 @@ class RunningHandler:
             _timeout=call.timeout,
             _in=os.devnull,
             _done=lambda *_: self.finished.set(),
+            _pass_fds=set(call.pass_fds),
         )
 
     def _on_stderr(self, line: str) -> None:
@@ -144,9 +147,15 @@ def run_handler(call: HandlerCall, poll: Callable[[], None] | None = None) -> di
     return RunningHandler(call).wait(poll)
 
 
-def build_environment(extra: dict[str, str]) -> dict[str, str]:
-    """The child's environment: ours without password variables, plus the call's."""
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_VARIABLES}
+def build_environment(extra: dict[str, str], secrets: list[str] | None = None) -> dict[str, str]:
+    """The child's environment: ours without password variables (or any variable
+    holding one of `secrets`, such as the URL faber-db read it from), plus the call's."""
+    secrets = [s for s in [*(secrets or []), *known_secrets()] if s]
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SCRUBBED_VARIABLES and not any(secret in v for secret in secrets)
+    }
     env.update(
         {
             "FABER_PARENT_PID": str(os.getpid()),

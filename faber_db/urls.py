@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from faber_db.credentials import known_secrets, remember_secret
 from faber_db.errors import InvalidUrlError, UnsupportedUrlError
 
 ENGINE_BY_SCHEME = {
@@ -113,6 +114,8 @@ def _parse_server(url: str, scheme: str, engine: str) -> ConnectionInfo:
             f"The {scheme}:// URL must name one database (…/dbname).",
         )
     params = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    password = unquote(parts.password) if parts.password is not None else None
+    remember_secret(password)
     host = parts.hostname or dict(params).get("host") or None
     return ConnectionInfo(
         engine=engine,
@@ -121,7 +124,7 @@ def _parse_server(url: str, scheme: str, engine: str) -> ConnectionInfo:
         host=host,
         port=port or DEFAULT_PORTS[engine],
         user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
+        password=password,
         params=params,
     )
 
@@ -129,7 +132,7 @@ def _parse_server(url: str, scheme: str, engine: str) -> ConnectionInfo:
 def redact_text(text: str, secrets: list[str] | None = None) -> str:
     """Mask URL passwords and any of the given secret strings inside free text."""
     text = re.sub(r"(://[^:/@\s]*):[^@\s]*@", r"\1:***@", text)
-    for secret in secrets or []:
+    for secret in [*(secrets or []), *known_secrets()]:
         if secret:
             text = text.replace(secret, "***")
     return text

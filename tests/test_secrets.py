@@ -4,6 +4,9 @@ in logs or in backups.json, and the private credential files are removed."""
 from __future__ import annotations
 
 import glob
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -47,25 +50,34 @@ def drop_user(database, user: str) -> None:
 
 
 class ProcessSampler(threading.Thread):
-    """Records every process's argv and environment while a backup runs."""
+    """Records any process whose argv, or environment, holds the password.
+
+    The faber-db process itself is exempt from the environment check only: the
+    user hands it the URL in an environment variable. Its children must not
+    inherit it, and nobody's argv may show it.
+    """
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.stop = threading.Event()
         self.leaks: list[str] = []
         self.samples = 0
+        self.exempt_pid: int | None = None
 
     def run(self) -> None:
         while not self.stop.is_set():
             for path in glob.glob("/proc/[0-9]*"):
-                for name in ("cmdline", "environ"):
+                names = (
+                    ["cmdline"] if path == f"/proc/{self.exempt_pid}" else ["cmdline", "environ"]
+                )
+                for name in names:
                     try:
                         with open(f"{path}/{name}", "rb") as handle:
                             data = handle.read()
                     except OSError:
                         continue
-                    if PASSWORD.encode() in data:
-                        self.leaks.append(f"{path}/{name}: {data[:200]!r}")
+                    if PASSWORD.encode() in data and str(os.getpid()) != path.rsplit("/", 1)[-1]:
+                        self.leaks.append(f"{path}/{name}: {data[:300]!r}")
             self.samples += 1
             time.sleep(0.005)
 
@@ -82,21 +94,40 @@ def test_password_never_leaks(engine, make_database, tmp_path):
         project.root.mkdir()
         project.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
         sampler = ProcessSampler()
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "faber_db",
+                "backup",
+                "dev",
+                "--compression",
+                "gzip",
+                "--json",
+                "-v",
+            ],
+            cwd=project.root,
+            env={**os.environ, **project.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        sampler.exempt_pid = process.pid
         sampler.start()
         try:
-            output = project.run("backup", "dev", "--compression", "gzip", "--json", "-v")
+            stdout, stderr = process.communicate(timeout=300)
         finally:
             sampler.stop.set()
             sampler.join()
-        assert output.returncode == 0, output.stdout + output.stderr
+        assert process.returncode == 0, stdout + stderr
         assert sampler.samples > 10
         assert sampler.leaks == []
-        assert PASSWORD not in output.stdout and PASSWORD not in output.stderr
+        assert PASSWORD not in stdout and PASSWORD not in stderr
         assert PASSWORD not in project.catalogue_path.read_text()
-        assert "***" in output.stdout  # the URL is shown redacted
+        assert "***" in stdout  # the URL is shown redacted
         assert not glob.glob("/tmp/faber-db-*/pgpass") and not glob.glob("/tmp/faber-db-*/my.cnf")
         for path in (project.config_dir / "backups").rglob("*"):
-            if path.is_file() and path.suffix != ".zst" and path.suffix != ".gz":
+            if path.is_file() and path.suffix not in (".zst", ".gz"):
                 assert PASSWORD not in path.read_text(errors="ignore")
     finally:
         drop_user(database, user)
