@@ -15,7 +15,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from common import REPO, ensure_dataset, median, parse_url, temp_project, time_faber, time_shell, write_results
+from common import (
+    REPO,
+    ensure_dataset,
+    median,
+    parse_url,
+    temp_project,
+    time_faber,
+    time_shell,
+    write_results,
+)
 
 SQLITE_TOOL = REPO / "handlers" / "sqlite" / "sqlite_tool.py"
 ZSTD = "zstd -q -c -3 -T0"
@@ -88,18 +97,26 @@ def _database_bytes(url: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=int, default=250, help="data set size per engine (default 250)")
+    parser.add_argument(
+        "--mb", type=int, default=250, help="data set size per engine (default 250)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--engines", default="postgresql,mysql,sqlite")
     args = parser.parse_args()
     rows = [bench_engine(engine, args.mb, args.runs) for engine in args.engines.split(",")]
-    print(f"\n{'engine':<11} {'db MB':>6} {'faber s':>8} {'native s':>9} {'ratio':>6} {'proto s':>8} {'speedup':>8} {'size vs proto':>14}")
+    print(
+        f"\n{'engine':<11} {'db MB':>6} {'faber s':>8} {'native s':>9} {'ratio':>6} {'proto s':>8} {'speedup':>8} {'size vs proto':>14}"
+    )
     for r in rows:
         s = r["seconds"]
-        print(f"{r['engine']:<11} {r['database_bytes'] / 1e6:>6.0f} {s['faber']:>8.2f} {s['native']:>9.2f} "
-              f"{r['faber_over_native']:>6.3f} {s['prototype']:>8.2f} {r['prototype_over_faber']:>7.2f}x "
-              f"{r['faber_size_over_prototype']:>14.3f}")
-    print(f"\nwrote {write_results('backup', {'target_mb': args.mb, 'runs': args.runs, 'results': rows})}")
+        print(
+            f"{r['engine']:<11} {r['database_bytes'] / 1e6:>6.0f} {s['faber']:>8.2f} {s['native']:>9.2f} "
+            f"{r['faber_over_native']:>6.3f} {s['prototype']:>8.2f} {r['prototype_over_faber']:>7.2f}x "
+            f"{r['faber_size_over_prototype']:>14.3f}"
+        )
+    print(
+        f"\nwrote {write_results('backup', {'target_mb': args.mb, 'runs': args.runs, 'results': rows})}"
+    )
 
 
 if __name__ == "__main__":

@@ -17,14 +17,17 @@ REPO = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results"
 DATA = BENCH_DIR / "data"
 SERVER_URLS = {
-    "postgresql": os.environ.get("FABER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    "postgresql": os.environ.get(
+        "FABER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    ),
     "mysql": os.environ.get("FABER_BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
 }
 sys.path.insert(0, str(REPO))
 
+from datasets import build_dataset  # noqa: E402
+
 from faber_db.engines import engine_for  # noqa: E402
 from faber_db.urls import parse_url  # noqa: E402
-from datasets import build_dataset  # noqa: E402
 
 
 def database_url(engine: str, name: str) -> str:
@@ -49,7 +52,10 @@ def ensure_dataset(engine: str, name: str, target_mb: int) -> str:
     eng.create_database(parse_url(url).database)
     started = time.monotonic()
     info = build_dataset(engine, url, target_mb)
-    print(f"  built {engine} data set: {info['bytes'] / 1e6:.0f} MB in {time.monotonic() - started:.0f}s", flush=True)
+    print(
+        f"  built {engine} data set: {info['bytes'] / 1e6:.0f} MB in {time.monotonic() - started:.0f}s",
+        flush=True,
+    )
     return url
 
 
@@ -58,7 +64,10 @@ def temp_project(url: str, extra_config: dict | None = None) -> tuple[Path, dict
     root = Path(tempfile.mkdtemp(prefix="faber-bench-"))
     config_dir = root / ".fractary" / "plugins" / "faber-db"
     config_dir.mkdir(parents=True)
-    config = {"environments": {"bench": {"connection_string_env": "FABER_BENCH_URL"}}, **(extra_config or {})}
+    config = {
+        "environments": {"bench": {"connection_string_env": "FABER_BENCH_URL"}},
+        **(extra_config or {}),
+    }
     (config_dir / "config.json").write_text(json.dumps(config))
     return root, {**os.environ, "FABER_BENCH_URL": url}
 
@@ -66,7 +75,13 @@ def temp_project(url: str, extra_config: dict | None = None) -> tuple[Path, dict
 def time_shell(script: str, env: dict | None = None, cwd: Path | None = None) -> float:
     """Wall time of a bash pipeline (fails loudly)."""
     started = time.monotonic()
-    subprocess.run(["bash", "-o", "pipefail", "-c", script], check=True, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script],
+        check=True,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+    )
     return time.monotonic() - started
 
 
@@ -75,11 +90,16 @@ def time_faber(args: list[str], root: Path, env: dict) -> tuple[float, dict]:
     started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, str(REPO / "bin" / "faber-db"), *args, "--json"],
-        cwd=root, env=env, capture_output=True, text=True,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     elapsed = time.monotonic() - started
     if completed.returncode != 0:
-        raise SystemExit(f"faber-db {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+        raise SystemExit(
+            f"faber-db {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}"
+        )
     return elapsed, json.loads(completed.stdout)
 
 

@@ -20,7 +20,9 @@ from faber_db.urls import parse_url  # noqa: E402
 
 # Rows per MB of raw data, measured on PostgreSQL (customers ~260 B, orders ~110 B, events ~330 B).
 ROWS_PER_MB = {"customers": 1100, "orders": 3300, "events": 900}
-WORDS = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt labore"
+WORDS = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt labore"
+)
 
 POSTGRES = [
     "CREATE TABLE customers (id BIGSERIAL PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
