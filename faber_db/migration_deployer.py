@@ -24,7 +24,9 @@ from faber_db.errors import (
     LockTimeoutError,
     MigrationFailedError,
     MigrationStateError,
+    PolicyBlockedError,
 )
+from faber_db.exit_codes import ExitStatus
 from faber_db.migration_apply import AppliedMigration, Applier, MigrationFailure
 from faber_db.migration_plan import (
     BackupDecision,
@@ -38,6 +40,7 @@ from faber_db.migration_state import History, diagnose
 from faber_db.migration_tracking import TrackingTable
 from faber_db.plans import approval_gate, plan_id
 from faber_db.result import Result
+from faber_db.safety_check import SafetyReport, assess
 from faber_db.sql_runner import database_errors, summary
 from faber_db.text import human_duration
 
@@ -100,6 +103,8 @@ class Deployment:
         self.backup_entry: BackupEntry | None = None
         self.applied: list[AppliedMigration] = []
         self.plan: dict = {}
+        self.safety = SafetyReport()
+        self.server_version = ""
 
     @property
     def env(self) -> str:
@@ -149,10 +154,11 @@ class Deployment:
 
     def _dry_run(self, db, local, decision: BackupDecision) -> Result:
         history, planned = self._read_and_plan(db, local)
+        decision = self._assess_safety(db, planned, decision)
         self.plan = self._plan_dict(history, planned, decision)
         self.plan["plan_id"] = plan_id(self.plan)
         names = [p.name for p in planned]
-        return Result(
+        result = Result(
             operation="migrate",
             status="dry_run",
             environment=self.env,
@@ -164,14 +170,68 @@ class Deployment:
             ),
             warnings=self.warnings,
         )
+        if self.safety.blocked:
+            result.message += " The safety policy BLOCKS it: " + self.safety.blocked_message()
+            result.exit_status = ExitStatus.BLOCKED_BY_POLICY
+        return result
+
+    def _assess_safety(self, db, planned, decision: BackupDecision) -> BackupDecision:
+        """Run the safety validator; return the backup decision the policy leaves."""
+        self.safety = assess(
+            self.config,
+            self.env,
+            self.engine,
+            db,
+            [p.migration for p in planned],
+            self.server_version,
+        )
+        if self.safety.decision is not None:
+            self.warnings += self.safety.decision.warnings
+        if not (self.safety.decision and self.safety.decision.require_backup) or decision.take:
+            return decision
+        if self.options.no_backup:
+            raise PolicyBlockedError(
+                "--no-backup is refused: the safety policy requires a backup before these "
+                f"migrations ({self._backup_rules()}). Nothing was changed.",
+                suggestions=[f"faber-db migrate {self.env}  (takes the pre-migration backup)"],
+            )
+        return BackupDecision(
+            True, f"the safety policy requires a backup before {self._backup_rules()}"
+        )
+
+    def _backup_rules(self) -> str:
+        return (
+            ", ".join(
+                sorted(
+                    {f.rule for f in self.safety.findings if f.severity in ("danger", "blocked")}
+                )
+            )
+            or "these changes"
+        )
+
+    def _refuse_blocked(self) -> None:
+        if self.safety.blocked:
+            raise PolicyBlockedError(
+                "The safety policy blocks this deploy, whatever the approval: "
+                f"{self.safety.blocked_message()}. Nothing was changed.",
+                suggestions=[
+                    f"faber-db check {self.env}  (the full report)",
+                    "Change the migration, or run the blocked statement by hand outside faber-db",
+                ],
+                details={"result": {"plan": self.plan, "plan_id": self.plan.get("plan_id")}},
+            )
 
     def _deploy_locked(self, db, local, decision: BackupDecision) -> Result:
         history, planned = self._read_and_plan(db, local)
+        decision = self._assess_safety(db, planned, decision)
         self.plan = self._plan_dict(history, planned, decision)
         if not planned:
             self.plan["plan_id"] = plan_id(self.plan)
             return self._result(f"{self.env} is up to date: no pending migrations.", history)
-        gate = approval_gate(self.config, self.env, "migrate", self.plan, self.approval)
+        self.plan["plan_id"] = plan_id(self.plan)
+        self._refuse_blocked()
+        enhanced = self.safety.decision.enhanced_objects if self.safety.decision else []
+        gate = approval_gate(self.config, self.env, "migrate", self.plan, self.approval, enhanced)
         if gate is not None:
             gate.warnings = self.warnings + gate.warnings
             return gate
@@ -196,6 +256,7 @@ class Deployment:
             if not history.table_present and history.pending:
                 self._refuse_non_empty(db, history)
             version = self.engine.server_version(db)
+            self.server_version = version
         refuse_blocked_history(history, self.env)
         if history.missing:
             self.warnings.append(
@@ -224,7 +285,7 @@ class Deployment:
     def _plan_dict(self, history, planned, decision: BackupDecision) -> dict:
         take = decision.take and bool(planned)
         decision = BackupDecision(take, decision.why if planned else "nothing to apply")
-        return deploy_plan(
+        plan = deploy_plan(
             self.target,
             self.engine,
             self.table,
@@ -233,6 +294,11 @@ class Deployment:
             create_table=not history.table_present and bool(planned),
             auto_rollback=self.rollback_attempts > 0,
         )
+        # What is approved: the rules and the policy's demands. Live impact figures
+        # are shown under "display", outside the plan_id (they drift as data changes).
+        plan["safety"] = self.safety.plan_part()
+        plan["display"] = {"safety": self.safety.to_dict()}
+        return plan
 
     def _take_backup(self) -> None:
         self._notify("taking the pre-migration backup")

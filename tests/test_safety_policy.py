@@ -73,7 +73,21 @@ def test_nothing_needs_approval_on_an_unprotected_environment():
     assert decision.allowed
     assert decision.approval == "none"
     assert decision.enhanced_objects == []
-    assert not decision.require_backup
+    # drop_table's explicit require_backup holds on every environment...
+    assert decision.require_backup
+
+
+def test_dangerous_changes_need_a_backup_by_default_only_where_protected():
+    # ...while the default (danger needs a backup) applies to protected ones only.
+    dev = evaluate_policy([finding("drop_column", "danger", "users.email")], SAFETY, "dev")
+    assert not dev.require_backup
+    staging = evaluate_policy([finding("drop_column", "danger", "users.email")], SAFETY, "staging")
+    assert staging.require_backup
+
+
+def test_the_caller_can_say_the_environment_is_protected():
+    decision = evaluate_policy([finding("rename_table", "warning")], SAFETY, "qa", protected=True)
+    assert decision.protected and decision.approval == "standard"
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,20 @@ import sys
 import time
 
 from faber_db import __version__
-from faber_db.cli import audit_commands, backup_commands, migrate_commands, restore_commands
+from faber_db.cli import (
+    audit_commands,
+    backup_commands,
+    migrate_commands,
+    restore_commands,
+    safety_commands,
+)
 from faber_db.cli.context import CommandContext
 from faber_db.cli.render import render
 from faber_db.errors import FaberError, OperationInterruptedError
 from faber_db.exit_codes import ExitStatus, exit_status_for_error
 from faber_db.result import Result
 
-COMMAND_MODULES = [backup_commands, audit_commands, migrate_commands, restore_commands]
+COMMAND_MODULES = [backup_commands, audit_commands, migrate_commands, restore_commands, safety_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

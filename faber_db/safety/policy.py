@@ -67,12 +67,17 @@ class PolicyDecision:
 
 
 def evaluate_policy(
-    findings: list[Finding], safety: dict | None, environment: str
+    findings: list[Finding], safety: dict | None, environment: str, protected: bool | None = None
 ) -> PolicyDecision:
-    """The decision for running findings' migration on environment under safety config."""
+    """The decision for running findings' migration on environment under safety config.
+
+    `protected` is the config's own answer (Config.is_protected, which also honours
+    an environment's require_approval); by default it comes from protected_environments.
+    """
     safety = safety or {}
     rules = safety.get("destructive_operations") or {}
-    protected = environment in safety.get("protected_environments", DEFAULT_PROTECTED)
+    if protected is None:
+        protected = environment in safety.get("protected_environments", DEFAULT_PROTECTED)
     decision = PolicyDecision(protected=protected, warnings=_config_warnings(rules))
     enforcement = _backup_enforcement(safety, environment, protected)
     decision.require_backup = enforcement == "required"
@@ -95,7 +100,9 @@ def _apply(decision: PolicyDecision, finding: Finding, config: dict, protected: 
     target = finding.object or finding.rule
     if level == "enhanced" and target not in decision.enhanced_objects:
         decision.enhanced_objects.append(target)
-    if protected and config.get("require_backup", finding.severity in ("danger", "blocked")):
+    # An explicit require_backup applies everywhere; by default only protected
+    # environments back up before a dangerous change.
+    if config.get("require_backup", protected and finding.severity in ("danger", "blocked")):
         decision.require_backup = True
 
 

@@ -1,0 +1,55 @@
+"""Arguments for `faber-db check`."""
+
+from __future__ import annotations
+
+import argparse
+
+from faber_db.cli.render import register_formatter
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    """Add the check command."""
+    check = subparsers.add_parser(
+        "check",
+        parents=[common],
+        help="safety-check the pending migrations (destructive and locking changes, live impact, policy)",
+    )
+    check.add_argument("env", help="environment name")
+    check.set_defaults(handler=run_check, operation="check")
+
+
+def run_check(args, context):
+    """faber-db check <env>"""
+    from faber_db.safety_check import check_environment
+
+    return check_environment(context.config, args.env)
+
+
+def finding_lines(findings: list[dict]) -> list[str]:
+    """One line per finding: severity, rule, where, object, impact."""
+    lines = []
+    for f in findings:
+        impact = ", ".join(f"{k} {v}" for k, v in (f.get("impact") or {}).items() if v is not None)
+        lines.append(
+            f"  {f['severity'].upper():<8} {f['rule']:<30} {f.get('migration') or '-'}:{f['line']}"
+            f"  {f.get('object') or ''}" + (f"  ({impact})" if impact else "")
+        )
+        lines.append(f"           {f['message']}")
+    return lines
+
+
+def _check_lines(data: dict) -> list[str]:
+    policy = data.get("policy") or {}
+    lines = finding_lines(data.get("findings", []))
+    if policy:
+        lines.append(
+            f"  policy: approval {policy.get('approval')}"
+            + (", backup required" if policy.get("require_backup") else "")
+            + (", BLOCKED" if not policy.get("allowed", True) else "")
+        )
+    if data.get("skipped"):
+        lines.append(f"  not checked: {data['skipped']}")
+    return lines
+
+
+register_formatter("check", _check_lines)
