@@ -14,6 +14,7 @@ from faber_db.backup_creation import BackupOptions, Progress, take_backup
 from faber_db.backup_verification import verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
 from faber_db.config import Config, check_environment_name
+from faber_db.plans import approval_gate, needs_approval, plan_id
 from faber_db.result import Result
 from faber_db.retention import plan_prune
 from faber_db.text import human_duration, human_size
@@ -162,27 +163,35 @@ def _set_fields(catalogue: Catalogue, backup_id: str, **changes) -> BackupEntry:
 
 
 def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
-    """`faber-db backups delete <id>`: removes the file and the entry (needs --yes)."""
+    """`faber-db backups delete <id>`: removes the file and the entry.
+
+    Needs --yes (or a typed confirmation); on a protected environment, the
+    approval of this exact plan (--approve <plan_id>).
+    """
     catalogue = catalogue_for(config)
     entry = catalogue.get(backup_id)
-    plan = {"delete": [entry_summary(entry)]}
-    if not _approved(approval, f"Delete backup {entry.id}? Type its id to confirm", entry.id):
-        return _approval_required(
-            "backups-delete", entry.environment, plan, f"Deleting {entry.id} needs --yes."
-        )
+    plan = {
+        "operation": "backups-delete",
+        "environment": entry.environment,
+        "delete": [{"backup_id": entry.id, "sha256": entry.sha256}],
+        "display": {"backups": [entry_summary(entry)]},
+    }
+    refusal = authorise(config, entry.environment, "backups-delete", plan, approval, entry.id)
+    if refusal is not None:
+        return refusal
     with catalogue.update() as entries:
         entries[:] = [e for e in entries if e.id != entry.id]
     remove_backup_file(entry.path(config.project_root))
     return Result(
         operation="backups-delete",
         environment=entry.environment,
-        result={"deleted": [entry.id], "freed_bytes": entry.size_bytes},
+        result={"deleted": [entry.id], "freed_bytes": entry.size_bytes, "plan_id": plan["plan_id"]},
         message=f"Deleted {entry.id} ({human_size(entry.size_bytes)}).",
     )
 
 
 def prune_backups(config: Config, env: str | None, approval: Approval) -> Result:
-    """`faber-db backups prune [<env>]`: apply retention; a dry run unless --yes."""
+    """`faber-db backups prune [<env>]`: apply retention; a dry run unless approved."""
     if env is not None:
         check_environment_name(env)
     catalogue = catalogue_for(config)
@@ -190,26 +199,34 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
     decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
     doomed = [d.entry for d in decisions if d.delete]
     plan = {
+        "operation": "backups-prune",
+        "environment": env,
         "delete": [{"backup_id": d.entry.id, "reason": d.reason} for d in decisions if d.delete],
-        "keep": [{"backup_id": d.entry.id, "reason": d.reason} for d in decisions if not d.delete],
-        "freed_bytes": sum(e.size_bytes for e in doomed),
+        "display": {
+            "keep": [
+                {"backup_id": d.entry.id, "reason": d.reason} for d in decisions if not d.delete
+            ],
+            "freed_bytes": sum(e.size_bytes for e in doomed),
+        },
     }
     if not doomed:
+        plan["plan_id"] = plan_id(plan)
         return Result(
             operation="backups-prune", environment=env, result=plan, message="Nothing to prune."
         )
-    if not _approved(
-        approval, f"Delete {len(doomed)} expired backup(s)? Type 'prune' to confirm", "prune"
-    ):
-        result = _approval_required(
-            "backups-prune",
-            env,
-            plan,
-            f"{len(doomed)} backup(s) would be deleted; re-run with --yes.",
-        )
-        result.status = "dry_run"
-        result.exit_status = None
-        return result
+    protected = sorted(
+        {e.environment for e in doomed if needs_approval(config, e.environment, "backups-prune")}
+    )
+    refusal = authorise(
+        config, protected[0] if protected else env, "backups-prune", plan, approval, "prune"
+    )
+    if refusal is not None:
+        if refusal.status == "approval_required" and not (approval.yes or approval.approve):
+            refusal.status, refusal.exit_status = "dry_run", None
+            refusal.message = (
+                f"Dry run: {len(doomed)} backup(s) would be deleted. " + refusal.message
+            )
+        return refusal
     with catalogue.update() as entries:
         # Re-decide under the lock: a backup taken meanwhile may change who is newest.
         fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env)
@@ -235,20 +252,32 @@ def remove_backup_file(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _approved(approval: Approval, question: str, answer: str) -> bool:
-    if approval.yes:
-        return True
-    return approval.confirm is not None and approval.confirm(question, answer)
+def authorise(
+    config: Config, env: str | None, operation: str, plan: dict, approval: Approval, answer: str
+) -> Result | None:
+    """None to proceed; otherwise the approval_required Result (plan and plan_id).
 
-
-def _approval_required(operation: str, env: str | None, plan: dict, message: str) -> Result:
+    Protected environments go through the plan-bound gate (--approve <plan_id>
+    or typing the environment's name); elsewhere --yes or typing `answer` will do.
+    """
+    if needs_approval(config, env, operation):
+        return approval_gate(config, env, operation, plan, approval)
+    plan["plan_id"] = plan_id(plan)
+    if approval.yes or approval.approve == plan["plan_id"]:
+        return None
+    if approval.confirm is not None and approval.confirm(
+        f"{operation}: type '{answer}' to confirm", answer
+    ):
+        return None
     return Result(
         operation=operation,
         status="approval_required",
         environment=env,
-        result={"plan": plan},
-        message=message,
-        suggestions=["Re-run with --yes once a person has approved this plan"],
+        result={"plan": plan, "plan_id": plan["plan_id"]},
+        message=f"{operation} needs confirmation: re-run with --yes once a person has agreed.",
+        suggestions=[
+            "Show this plan to a person; only if they agree, re-run the same command with --yes"
+        ],
     )
 
 

@@ -60,13 +60,29 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "delete", parents=[common], help="delete a backup file and its entry"
     )
     delete.add_argument("backup_id", metavar="id")
-    delete.add_argument("--yes", action="store_true", help="delete without asking")
+    delete.add_argument(
+        "--yes",
+        action="store_true",
+        help="delete without asking (not enough on a protected environment)",
+    )
+    delete.add_argument(
+        "--approve",
+        metavar="PLAN_ID",
+        help="carry out exactly this approved plan (protected environments)",
+    )
     delete.set_defaults(handler=run_delete, operation="backups-delete")
     prune = actions.add_parser(
         "prune", parents=[common], help="delete expired backups (dry run without --yes)"
     )
     prune.add_argument("env", nargs="?", help="only this environment")
-    prune.add_argument("--yes", action="store_true", help="really delete")
+    prune.add_argument(
+        "--yes", action="store_true", help="really delete (not enough on a protected environment)"
+    )
+    prune.add_argument(
+        "--approve",
+        metavar="PLAN_ID",
+        help="carry out exactly this approved plan (protected environments)",
+    )
     prune.set_defaults(handler=run_prune, operation="backups-prune")
 
 

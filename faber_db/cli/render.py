@@ -106,8 +106,12 @@ def _verify_lines(data: dict) -> list[str]:
 
 
 def _prune_lines(data: dict) -> list[str]:
-    lines = [f"  delete {d['backup_id']}: {d['reason']}" for d in data.get("delete", [])]
-    lines += [f"  keep   {d['backup_id']}: {d['reason']}" for d in data.get("keep", [])]
+    plan = data.get("plan", data)
+    lines = [f"  delete {d['backup_id']}: {d['reason']}" for d in plan.get("delete", [])]
+    keep = plan.get("display", {}).get("keep", [])
+    lines += [f"  keep   {d['backup_id']}: {d['reason']}" for d in keep]
+    if plan.get("plan_id"):
+        lines.append(f"  plan:  {plan['plan_id']}")
     return lines
 
 
