@@ -29,7 +29,8 @@ POSTGRES = [
     " country CHAR(2), created_at TIMESTAMPTZ NOT NULL, bio TEXT)",
     "INSERT INTO customers (email, name, country, created_at, bio) SELECT 'user' || g || '@example.com',"
     " 'Customer ' || g, (ARRAY['US','DE','FR','BR','JP','IN'])[1 + g % 6], now() - (g || ' minutes')::interval,"
-    f" substr(repeat('{WORDS} ' || g || ' ', 3), 1, 180 + g % 60) FROM generate_series(1, {{customers}}) g",
+    f" md5(g::text) || ' {WORDS} ' || md5((g * 7)::text) || ' ' || substr('{WORDS}', 1 + g % 40)"
+    " FROM generate_series(1, {customers}) g",
     "CREATE TABLE orders (id BIGSERIAL PRIMARY KEY, customer_id BIGINT NOT NULL REFERENCES customers(id),"
     " status TEXT NOT NULL, total NUMERIC(12,2) NOT NULL, created_at TIMESTAMPTZ NOT NULL, note TEXT)",
     "INSERT INTO orders (customer_id, status, total, created_at, note) SELECT 1 + g % {customers},"
@@ -49,7 +50,8 @@ MYSQL = [
     " name VARCHAR(200) NOT NULL, country CHAR(2), created_at DATETIME NOT NULL, bio TEXT)",
     "INSERT INTO customers (email, name, country, created_at, bio) SELECT CONCAT('user', seq, '@example.com'),"
     " CONCAT('Customer ', seq), ELT(1 + seq % 6, 'US','DE','FR','BR','JP','IN'), NOW() - INTERVAL seq MINUTE,"
-    f" SUBSTR(REPEAT(CONCAT('{WORDS} ', seq, ' '), 3), 1, 180 + seq % 60) FROM seq_1_to_{{customers}}",
+    f" CONCAT(MD5(seq), ' {WORDS} ', MD5(seq * 7), ' ', SUBSTR('{WORDS}', 1 + seq % 40))"
+    " FROM seq_1_to_{customers}",
     "CREATE TABLE orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer_id BIGINT NOT NULL, status VARCHAR(20)"
     " NOT NULL, total DECIMAL(12,2) NOT NULL, created_at DATETIME NOT NULL, note TEXT,"
     " FOREIGN KEY (customer_id) REFERENCES customers(id))",
@@ -68,7 +70,8 @@ SQLITE = [
     "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {customers})"
     " INSERT INTO customers (email, name, country, created_at, bio) SELECT 'user' || n || '@example.com',"
     " 'Customer ' || n, substr('USDEFRBRJPIN', 1 + (n % 6) * 2, 2), datetime('now', '-' || n || ' minutes'),"
-    f" substr('{WORDS} ' || n || ' {WORDS} ' || n || ' {WORDS}', 1, 180 + n % 60) FROM g",
+    f" hex(randomblob(16)) || ' {WORDS} ' || hex(randomblob(16)) || ' ' || substr('{WORDS}', 1 + n % 40)"
+    " FROM g",
     "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id),"
     " status TEXT NOT NULL, total REAL NOT NULL, created_at TEXT NOT NULL, note TEXT)",
     "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {orders})"

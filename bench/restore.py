@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import time
+from pathlib import Path
 
 from common import (
     REPO,
@@ -24,12 +27,23 @@ from common import (
     write_results,
 )
 
-from faber_db.credentials import private_directory
 from faber_db.engines import engine_for
 from faber_db.urls import parse_url
 
 PRELUDE = REPO / "handlers" / "postgresql" / "restore-prelude.sql"
 UNZSTD = "zstd -q -d -c"
+
+
+def mysql_option_file(directory: Path, url: str) -> str:
+    """A 0600 [client] file for the native mariadb client (the bench's own credentials)."""
+    conn = parse_url(url)
+    path = directory / "my.cnf"
+    lines = ["[client]", f"host={conn.host}", f"port={conn.port}", f"user={conn.user}"]
+    if conn.password:
+        lines.append(f"password={conn.password}")
+    path.write_text("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    return str(path)
 
 
 def target_url(engine: str, name: str) -> str:
@@ -91,12 +105,8 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
     times: dict[str, list[float]] = {"faber": [], "native": [], "safety_backup": []}
     if engine == "postgresql":
         times |= {"in_place": [], "scratch_rename": []}
-    with private_directory() as secrets:
-        cnf = (
-            engine_for(parse_url(target))
-            .handler_environment(secrets)
-            .get("FABER_MYSQL_DEFAULTS", "")
-        )
+    with tempfile.TemporaryDirectory(prefix="faber-bench-") as scratch:
+        cnf = mysql_option_file(Path(scratch), target)
         for run in range(runs):
             recreate(target)
             times["native"].append(time_shell(native_restore(engine, file, target, cnf)))

@@ -32,9 +32,9 @@ def create_backup(
 ) -> Result:
     """`faber-db backup <env>`: take, verify and record a backup."""
     target = config.resolve(env)
-    from faber_db.restore_manager import recover_interrupted
+    from faber_db.restore_manager import recover_before_backup
 
-    recovered = recover_interrupted(config, target)
+    recovered = recover_before_backup(config, target)
     entry, warnings = take_backup(config, target, options, progress)
     warnings = recovered + warnings
     summary = entry_summary(entry)

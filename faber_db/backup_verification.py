@@ -4,6 +4,8 @@ PRAGMA integrity_check), all done by the engine's verify-backup handler."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,3 +67,37 @@ def verify_file(
     return Verification(
         checksum, checks["decompression"], checks["format"], problems, output["sha256"]
     )
+
+
+def backup_sha256(path: Path) -> str | None:
+    """The sha256 faber-db records for a backup: of the file, or for a directory
+    archive of its sorted "<sha256>  ./<path>" lines (as sha256sum prints them);
+    None when it is missing."""
+    if path.is_dir():
+        return _directory_sha256(path)
+    if not path.is_file():
+        return None
+    return _file_sha256(path)
+
+
+def is_unchanged(path: Path, expected_sha256: str) -> bool:
+    """True when the backup is byte-for-byte the one that passed verification."""
+    return backup_sha256(path) == expected_sha256
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _directory_sha256(root: Path) -> str:
+    names = sorted(
+        os.fsencode("./" + str(p.relative_to(root))) for p in root.rglob("*") if p.is_file()
+    )
+    lines = b"".join(
+        _file_sha256(root / os.fsdecode(name[2:])).encode() + b"  " + name + b"\n" for name in names
+    )
+    return hashlib.sha256(lines).hexdigest()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from faber_db.approval import Approval
 from faber_db.backup_creation import BackupOptions, migration_summary, take_backup
-from faber_db.backup_verification import verify_file
+from faber_db.backup_verification import is_unchanged, verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
 from faber_db.config import Config, Target
 from faber_db.engines import engine_for
@@ -50,6 +50,7 @@ from faber_db.restore_plan import (
 from faber_db.restore_verify import RestoreVerification, verify_against_backup
 from faber_db.restorers import restorer_for
 from faber_db.restorers.base import BackupSource, RestoreContext, Restorer
+from faber_db.restorers.mysql_journal import journals_of
 from faber_db.result import Result
 from faber_db.timeutil import format_utc, utcnow
 
@@ -221,6 +222,16 @@ def recover_interrupted(config: Config, target: Target) -> list[str]:
         return _restorer(config, target, None).recover()
 
 
+def recover_before_backup(config: Config, target: Target) -> list[str]:
+    """Wait for a running restore of the environment, and finish an interrupted
+    swap, so a backup never captures a half-restored database. Leftover scratch
+    databases are left to the next restore; this stays cheap when all is clean."""
+    with restore_lock(config, target.environment):
+        if not journals_of(config.state_dir, target.environment):
+            return []
+        return _restorer(config, target, None).recover()
+
+
 # -- step 1: the backup -----------------------------------------------------------------
 def _choose_backup(config: Config, request: RestoreRequest, target: Target) -> BackupEntry:
     catalogue = Catalogue(config.catalogue_path, config.project_root)
@@ -241,9 +252,11 @@ def check_backup(config: Config, entry: BackupEntry, target: Target) -> None:
             suggestions=[f"faber-db backups verify {entry.id}", listing],
         )
     path = entry.path(config.project_root)
-    verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
-    if verification.passed:
+    # Same sha256 as when it passed verification: the same bytes, so the same
+    # decompression and format results (the restore decompresses it all again).
+    if is_unchanged(path, entry.sha256):
         return
+    verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
     status = "invalid" if path.exists() else "missing"
     _update_entry(config, entry.id, status=status, verification=verification.to_dict())
     raise BackupInvalidError(
@@ -348,7 +361,11 @@ def _execute(config, plan: RestorePlan, restorer: Restorer, check_seconds: float
         environment=request.environment,
         result=result,
         message=_success_message(plan, safety),
-        warnings=config.warnings + safety_warnings + outcome.warnings + _prisma_reminder(config),
+        warnings=config.warnings
+        + recovered
+        + safety_warnings
+        + outcome.warnings
+        + _prisma_reminder(config),
     )
 
 
