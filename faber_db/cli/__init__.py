@@ -27,7 +27,13 @@ from faber_db.errors import FaberError, OperationInterruptedError
 from faber_db.exit_codes import ExitStatus, exit_status_for_error
 from faber_db.result import Result
 
-COMMAND_MODULES = [backup_commands, audit_commands, migrate_commands, restore_commands, safety_commands]
+COMMAND_MODULES = [
+    backup_commands,
+    audit_commands,
+    migrate_commands,
+    restore_commands,
+    safety_commands,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,12 +44,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     listing.add_argument("env", nargs="?", help="only this environment")
     listing.set_defaults(handler=run_list, operation="backups-list")
     show = actions.add_parser("show", parents=[common], help="show one backup's catalogue entry")
-    show.add_argument("backup_id", metavar="id")
+    show.add_argument("backup_id", metavar="id", help="backup id (see backups list)")
     show.set_defaults(handler=run_show, operation="backups-show")
     verify = actions.add_parser(
         "verify", parents=[common], help="re-check a backup's checksum, compression and format"
     )
-    verify.add_argument("backup_id", metavar="id")
+    verify.add_argument("backup_id", metavar="id", help="backup id (see backups list)")
     verify.add_argument(
         "--deep",
         action="store_true",
@@ -59,7 +59,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     delete = actions.add_parser(
         "delete", parents=[common], help="delete a backup file and its entry"
     )
-    delete.add_argument("backup_id", metavar="id")
+    delete.add_argument("backup_id", metavar="id", help="backup id (see backups list)")
     delete.add_argument(
         "--yes",
         action="store_true",

@@ -46,7 +46,11 @@ def _add_migrate(subparsers, common: argparse.ArgumentParser) -> None:
     )
     migrate.add_argument("env", help="environment name")
     migrate.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
-    migrate.add_argument("--yes", action="store_true", help="do not ask (unprotected envs)")
+    migrate.add_argument(
+        "--yes",
+        action="store_true",
+        help="accepted; unprotected environments never ask, and it is no approval on a protected one",
+    )
     migrate.add_argument("--approve", metavar="PLAN_ID", help="approve this exact plan")
     migrate.add_argument(
         "--no-backup", action="store_true", help="skip the pre-migration backup (if allowed)"

@@ -15,7 +15,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="restore a backup into an environment's database (atomically)",
     )
     restore.add_argument("env", help="environment whose server (and database) to restore into")
-    restore.add_argument("--from", dest="backup_id", required=True, metavar="BACKUP_ID")
+    restore.add_argument(
+        "--from", dest="backup_id", required=True, metavar="BACKUP_ID", help="the backup to restore"
+    )
     restore.add_argument(
         "--into",
         metavar="DATABASE",
@@ -47,7 +49,9 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="show what would change; change nothing"
     )
     parser.add_argument(
-        "--yes", action="store_true", help="proceed without asking (unprotected environments)"
+        "--yes",
+        action="store_true",
+        help="accepted; unprotected environments never ask, and it is no approval on a protected one",
     )
     parser.add_argument(
         "--approve", metavar="PLAN_ID", help="approve this exact plan (protected environments)"
