@@ -14,4 +14,5 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
+ruff format --check .
 python -m pytest "$@"

@@ -120,7 +120,11 @@ class Restorer(ABC):
             call_env |= handler_paths_env(work_dir=work)
             running = RunningHandler(
                 HandlerCall(
-                    self.engine_name, "restore-backup", call_env, self._secrets(), pass_fds=tuple(secrets.fds)
+                    self.engine_name,
+                    "restore-backup",
+                    call_env,
+                    self._secrets(),
+                    pass_fds=tuple(secrets.fds),
                 )
             )
             try:
