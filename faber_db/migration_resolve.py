@@ -7,20 +7,26 @@ the deploy lock, and never runs a migration.
 from __future__ import annotations
 
 from faber_db import prisma
+from faber_db.approval import Approval
 from faber_db.config import Config
 from faber_db.engines import engine_for
 from faber_db.engines.base import TrackedMigration
 from faber_db.errors import InvalidInputError, MigrationStateError
 from faber_db.migration_deployer import lock_timeout
 from faber_db.migration_tracking import TrackingTable
+from faber_db.plans import approval_gate
 from faber_db.result import Result
 from faber_db.sql_runner import database_errors
 
 
 def resolve_migration(
-    config: Config, env: str, applied: str | None = None, rolled_back: str | None = None
+    config: Config,
+    env: str,
+    applied: str | None = None,
+    rolled_back: str | None = None,
+    approval: Approval | None = None,
 ) -> Result:
-    """Mark one migration as applied or as rolled back."""
+    """Mark one migration as applied or as rolled back (approved on protected environments)."""
     if (applied is None) == (rolled_back is None):
         raise InvalidInputError(
             "Give exactly one of --applied <migration> or --rolled-back <migration>."
@@ -29,6 +35,17 @@ def resolve_migration(
     target = config.resolve(env)
     engine = engine_for(target.conn)
     local = _local_migration(config, engine, name) if applied else None
+    plan = {
+        "operation": "resolve",
+        "environment": env,
+        "database": target.conn.redacted(),
+        "mark": "applied" if applied else "rolled-back",
+        "migration": name,
+        "checksum": local.checksum if local else None,
+    }
+    gate = approval_gate(config, env, "resolve", plan, approval or Approval())
+    if gate is not None:
+        return gate
     with (
         engine.session() as db,
         database_errors(engine, "updating the tracking table"),
@@ -42,7 +59,7 @@ def resolve_migration(
     return Result(
         operation="resolve",
         environment=env,
-        result=result,
+        result={**result, "plan_id": plan["plan_id"]},
         message=message,
         warnings=list(config.warnings),
         suggestions=[f"faber-db status {env}"],

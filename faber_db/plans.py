@@ -14,8 +14,9 @@ from faber_db.config import Config
 from faber_db.result import Result
 
 # Always gated on protected environments, whatever require_approval_for says.
-ALWAYS_GATED = ("migrate", "rollback", "restore")
-DEFAULT_GATED = ("migrate", "rollback", "restore", "backups-delete", "backups-prune")
+ALWAYS_GATED = ("migrate", "rollback", "restore", "resolve")
+DEFAULT_GATED = ("migrate", "rollback", "restore", "backups-delete", "backups-prune", "resolve")
+CONFIRMED_AT_TERMINAL = ("rollback", "restore")
 
 
 def plan_id(plan: dict) -> str:
@@ -48,7 +49,7 @@ def approval_gate(
     """
     plan["plan_id"] = plan_id(plan)
     if not needs_approval(config, env, operation):
-        return None
+        return _confirm_unprotected(env, operation, plan, approval)
     if approval.approve is not None:
         if approval.approve == plan["plan_id"]:
             return None
@@ -69,6 +70,22 @@ def approval_gate(
     if approval.yes:
         message += " --yes is not enough on a protected environment."
     return approval_required(operation, env, plan, message)
+
+
+def _confirm_unprotected(
+    env: str | None, operation: str, plan: dict, approval: Approval
+) -> Result | None:
+    """A restore overwrites data even where no approval is required: a person at a
+    terminal confirms it (--yes skips that); scripts and agents are not asked."""
+    if operation not in CONFIRMED_AT_TERMINAL or approval.yes or approval.confirm is None:
+        return None
+    if approval.confirm(
+        f"{operation} overwrites the {env} database. Type the environment name", env or ""
+    ):
+        return None
+    return approval_required(
+        operation, env, plan, f"{operation} on '{env}' was not confirmed; nothing changed."
+    )
 
 
 def _confirmed(approval: Approval, env: str, operation: str, objects: list[str]) -> bool:

@@ -120,10 +120,11 @@ def run_restore(
         check_seconds = time.monotonic() - started
         if request.dry_run:
             return _dry_run_result(config, plan)
-        gate = approval_gate(
-            config, request.environment, request.operation, plan.approval_plan(), approval
-        )
+        # The person approving sees what will be lost; those live figures stay out of the hash.
+        shown = plan.approval_plan() | {"display": plan.details()}
+        gate = approval_gate(config, request.environment, request.operation, shown, approval)
         if gate is not None:
+            gate.warnings = config.warnings + plan.notes + gate.warnings
             return gate
         return _execute(config, plan, restorer, check_seconds, progress)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from faber_db.cli.render import aligned, register_formatter
+from faber_db.cli.safety_commands import safety_lines
 
 STATE_MARKS = {
     "applied": "[x]",
@@ -71,6 +72,11 @@ def _add_resolve(subparsers, common: argparse.ArgumentParser) -> None:
     which = resolve.add_mutually_exclusive_group(required=True)
     which.add_argument("--applied", metavar="MIGRATION", help="record it as applied")
     which.add_argument("--rolled-back", metavar="MIGRATION", help="record it as rolled back")
+    resolve.add_argument(
+        "--approve",
+        metavar="PLAN_ID",
+        help="carry out exactly this approved plan (protected environments)",
+    )
     resolve.set_defaults(handler=run_resolve, operation="resolve")
 
 
@@ -95,7 +101,9 @@ def run_resolve(args, context):
     """faber-db resolve <env> --applied X | --rolled-back X"""
     from faber_db.migration_resolve import resolve_migration
 
-    return resolve_migration(context.config, args.env, args.applied, args.rolled_back)
+    return resolve_migration(
+        context.config, args.env, args.applied, args.rolled_back, context.approval()
+    )
 
 
 def run_generate(args, context):
@@ -175,6 +183,10 @@ def plan_lines(plan: dict) -> list[str]:
         lines += [f"       line {s['line']:>4}: {s['sql']}" for s in steps[:STEPS_SHOWN]]
         if len(steps) > STEPS_SHOWN:
             lines.append(f"       ... {len(steps) - STEPS_SHOWN} more (--json shows all)")
+    safety = plan.get("display", {}).get("safety")
+    if safety and (safety.get("findings") or safety.get("skipped")):
+        lines.append("  safety check:")
+        lines += safety_lines(safety)
     return lines
 
 
