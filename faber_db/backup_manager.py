@@ -211,9 +211,9 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
     }
     if not doomed:
         plan["plan_id"] = plan_id(plan)
-        return Result(
-            operation="backups-prune", environment=env, result=plan, message="Nothing to prune."
-        )
+        return _prune_result(env, plan, [], "Nothing to prune.")
+    # Deleting a protected environment's backups needs its plan approved, even
+    # when pruning every environment at once.
     protected = sorted(
         {e.environment for e in doomed if needs_approval(config, e.environment, "backups-prune")}
     )
@@ -221,11 +221,13 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
         config, protected[0] if protected else env, "backups-prune", plan, approval, "prune"
     )
     if refusal is not None:
+        refusal.environment = env
         if refusal.status == "approval_required" and not (approval.yes or approval.approve):
             refusal.status, refusal.exit_status = "dry_run", None
             refusal.message = (
                 f"Dry run: {len(doomed)} backup(s) would be deleted. " + refusal.message
             )
+        refusal.result["deleted"] = []
         return refusal
     with catalogue.update() as entries:
         # Re-decide under the lock: a backup taken meanwhile may change who is newest.
@@ -235,12 +237,16 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
         entries[:] = [e for e in entries if e.id not in doomed_ids]
     for entry in removed:
         remove_backup_file(entry.path(config.project_root))
-    plan["deleted"] = [e.id for e in removed]
+    return _prune_result(env, plan, [e.id for e in removed], f"Pruned {len(removed)} backup(s).")
+
+
+def _prune_result(env: str | None, plan: dict, deleted: list[str], message: str) -> Result:
+    """Every prune result has the same shape: the plan, its id, what was deleted."""
     return Result(
         operation="backups-prune",
         environment=env,
-        result=plan,
-        message=f"Pruned {len(removed)} backup(s).",
+        result={"plan": plan, "plan_id": plan["plan_id"], "deleted": deleted},
+        message=message,
     )
 
 

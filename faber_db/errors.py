@@ -160,12 +160,6 @@ class PolicyBlockedError(FaberError):
     code = "blocked_by_policy"
 
 
-class ApprovalInvalidError(FaberError):
-    """An approval that does not match the current plan."""
-
-    code = "approval_invalid"
-
-
 class VerificationFailedError(FaberError):
     """A restored database does not match the backup's manifest."""
 

@@ -61,7 +61,6 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "migration_failed": ExitStatus.MIGRATION_FAILED,
     "migration_state": ExitStatus.MIGRATION_STATE,
     "blocked_by_policy": ExitStatus.BLOCKED_BY_POLICY,
-    "approval_invalid": ExitStatus.APPROVAL_REQUIRED,
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,

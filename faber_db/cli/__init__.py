@@ -123,8 +123,9 @@ def audit_operation(
 def error_result(error: FaberError, operation: str, environment: str | None) -> Result:
     """The Result for a FaberError, with its exit status from the one table."""
     error_body = {"code": error.code, "message": error.message}
-    if error.details:
-        error_body["details"] = error.details
+    details = {k: v for k, v in error.details.items() if k != "result"}  # shown as "result"
+    if details:
+        error_body["details"] = details
     return Result(
         operation=operation,
         status="error",
