@@ -74,6 +74,12 @@ def lock_timeout(config: Config) -> float:
     return float(config.section("migrations").get("lock_timeout_seconds", DEFAULT_LOCK_TIMEOUT))
 
 
+def migration_timeouts(config: Config) -> tuple[float | None, float | None]:
+    """(migrations.timeout_seconds, migrations.lock_wait_seconds); None when not set."""
+    section = config.section("migrations")
+    return section.get("timeout_seconds"), section.get("lock_wait_seconds")
+
+
 def auto_rollback_attempts(config: Config, requested: bool) -> int:
     """How many times to try restoring the pre-migration backup after a failure (0 = never)."""
     configured = int(config.section("safety").get("max_auto_rollback_attempts", 0) or 0)
@@ -241,6 +247,9 @@ class Deployment:
         with database_errors(self.engine, "recording migrations", MigrationFailedError):
             if not history.table_present:
                 tracking.create()
+            self.warnings += self.engine.set_migration_timeouts(
+                db, *migration_timeouts(self.config)
+            )
             self._apply_all(Applier(self.engine, db, tracking), planned)
         total = sum(a.duration_seconds for a in self.applied)
         return self._result(

@@ -200,6 +200,13 @@ class Engine(ABC):
         finally:
             cursor.close()
 
+    def set_migration_timeouts(
+        self, db, statement_seconds: float | None, lock_seconds: float | None
+    ) -> list[str]:
+        """Bound each migration statement's run time and lock wait (None: the server's
+        default). Returns warnings for limits this engine cannot enforce."""
+        return []
+
     def begin(self, db, statements=()) -> None:
         """Start the transaction a migration (these statements) and its tracking row share."""
         self.query(db, "BEGIN")

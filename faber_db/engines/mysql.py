@@ -105,6 +105,28 @@ class MySQLEngine(Engine):
         ]
         return [strip_schema_name(line, schema) for line in lines]
 
+    def set_migration_timeouts(
+        self, db, statement_seconds: float | None, lock_seconds: float | None
+    ) -> list[str]:
+        """lock_wait_timeout (metadata locks: what DDL queues on) and
+        innodb_lock_wait_timeout; max_statement_time on MariaDB (MySQL's
+        max_execution_time covers SELECT only, so it cannot bound DDL)."""
+        warnings = []
+        if lock_seconds is not None:
+            seconds = max(1, int(lock_seconds))
+            self.query(
+                db,
+                f"SET SESSION lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}",
+            )
+        if statement_seconds is not None:
+            if "mariadb" in self.server_version(db).lower():
+                self.query(db, f"SET SESSION max_statement_time = {float(statement_seconds)}")
+            else:
+                warnings.append(
+                    "MySQL cannot limit a DDL statement's run time: migrations.timeout_seconds is not enforced"
+                )
+        return warnings
+
     def table_size(self, db, table: str) -> int | None:
         """DATA_LENGTH + INDEX_LENGTH from information_schema."""
         rows = self.query(

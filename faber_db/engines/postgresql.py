@@ -164,6 +164,18 @@ class PostgresEngine(Engine):
         """Canonical definitions from pg_catalog (owners, OIDs and ACLs left out)."""
         return [row[0] for sql in SCHEMA_QUERIES for row in self.query(db, sql)]
 
+    def set_migration_timeouts(
+        self, db, statement_seconds: float | None, lock_seconds: float | None
+    ) -> list[str]:
+        """statement_timeout and lock_timeout for this session, in milliseconds."""
+        for setting, seconds in (
+            ("statement_timeout", statement_seconds),
+            ("lock_timeout", lock_seconds),
+        ):
+            if seconds is not None:
+                self.query(db, f"SET {setting} = {int(seconds * 1000)}")
+        return []
+
     def table_size(self, db, table: str) -> int | None:
         """pg_total_relation_size (heap, TOAST and indexes); None for a missing table."""
         rows = self.query(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -128,6 +129,28 @@ class SQLiteEngine(Engine):
     def describe_error(self, exc: BaseException) -> tuple[str | None, str]:
         """SQLite's error name (e.g. SQLITE_CONSTRAINT_UNIQUE) and message."""
         return getattr(exc, "sqlite_errorname", None), str(exc).strip()
+
+    def set_migration_timeouts(
+        self, db, statement_seconds: float | None, lock_seconds: float | None
+    ) -> list[str]:
+        """busy_timeout for the lock wait; a progress handler interrupts a statement
+        that runs longer than statement_seconds (SQLite reports it as interrupted)."""
+        if lock_seconds is not None:
+            self.query(db, f"PRAGMA busy_timeout = {int(lock_seconds * 1000)}")
+        self._statement_limit = statement_seconds
+        if statement_seconds is not None:
+            db.set_progress_handler(self._over_time, 10_000)
+        return []
+
+    def execute(self, db, sql: str) -> None:
+        """Run one statement, timing it against the statement limit."""
+        self._statement_started = time.monotonic()
+        super().execute(db, sql)
+
+    def _over_time(self) -> int:
+        started = getattr(self, "_statement_started", None)
+        limit = getattr(self, "_statement_limit", None)
+        return int(limit is not None and started is not None and time.monotonic() - started > limit)
 
     def begin(self, db, statements=()) -> None:
         """BEGIN IMMEDIATE (takes the write lock at once).
