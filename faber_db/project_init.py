@@ -43,6 +43,7 @@ def init_project(root: Path | None = None, force: bool = False) -> Result:
     text = render_config(prisma)
     path = config_dir / "config.yaml"
     validate_config(parse_config_text(text, path), path)
+    kept = [str(_keep_copy(old)) for old in existing]
     atomic_write(path, text.encode("utf-8"))
     gitignore = config_dir / ".gitignore"
     if not gitignore.exists():
@@ -57,9 +58,16 @@ def init_project(root: Path | None = None, force: bool = False) -> Result:
         },
         message=f"Wrote {path.relative_to(root)}"
         + (f" (Prisma project, {prisma.provider})" if prisma.provider else ""),
-        warnings=prisma.notes,
+        warnings=prisma.notes + [f"the previous config is kept as {k}" for k in kept],
         suggestions=["faber-db status dev", "faber-db backup dev"],
     )
+
+
+def _keep_copy(path: Path) -> Path:
+    """Move a config that --force replaces to <name>.bak (its safety policy may matter)."""
+    backup = path.with_name(path.name + ".bak")
+    path.replace(backup)
+    return backup
 
 
 def render_config(prisma: PrismaProject) -> str:

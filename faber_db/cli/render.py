@@ -25,7 +25,9 @@ def render(result: Result, as_json: bool, context=None) -> None:
         print(json.dumps(result.to_dict(), indent=2, default=str, ensure_ascii=False))
         return
     stream = sys.stdout
-    stream.write(f"{MARKS.get(result.status, result.status.upper())}: {result.message}\n")
+    mark = MARKS.get(result.status, result.status.upper())
+    prefix = "" if result.message.upper().startswith(mark) else f"{mark}: "
+    stream.write(f"{prefix}{result.message}\n")
     formatter = FORMATTERS.get(result.operation)
     if formatter and result.status != "error":
         for line in formatter(result.result):

@@ -39,6 +39,11 @@ def finding_lines(findings: list[dict]) -> list[str]:
 
 
 def _check_lines(data: dict) -> list[str]:
+    return safety_lines(data)
+
+
+def safety_lines(data: dict) -> list[str]:
+    """Findings with their impact, then the policy's decision (check, migrate plans)."""
     policy = data.get("policy") or {}
     lines = finding_lines(data.get("findings", []))
     if policy:
