@@ -130,11 +130,12 @@ def run_and_kill(
     """Run `faber-db ARGS`; SIGKILL it `delay` s after ready(pid) became true, if ready(pid)
     still holds then. True when it was killed at that moment."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "faber_db", *args],
+        [sys.executable, "-m", "faber_db", *args, "--json"],
         cwd=project.root,
         env={**os.environ, **project.env},
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     deadline = time.monotonic() + timeout
     try:
@@ -148,6 +149,8 @@ def run_and_kill(
                 time.sleep(0.5)  # the handlers' watchdogs notice within 0.2 s
                 return True
             time.sleep(0.02)
+        if process.poll() is not None:  # it ended before the moment came: say how
+            print("faber-db ended before the kill point:", process.stdout.read()[-2000:])
         return False
     finally:
         if process.poll() is None:

@@ -26,7 +26,12 @@ from faber_db.errors import FaberError
 from faber_db.resources import validation_errors
 
 BULK_ROWS = 500_000
-LOADERS = {"postgresql": "psql", "mysql": "mariadb", "sqlite": "sqlite_tool.py load"}
+# The loading client itself (the mysql handler also runs a short `mariadb --version`).
+LOADERS = {
+    "postgresql": "psql",
+    "mysql": "mariadb --defaults-extra-file",
+    "sqlite": "sqlite_tool.py load",
+}
 
 
 def _prepare(project, *backup_args: str) -> tuple[str, dict, dict]:
@@ -49,8 +54,12 @@ def _kill_points(project, engine: str) -> list[tuple[str, object, float]]:
     def loading(pid: int) -> bool:
         return bool(processes_of(pid, LOADERS[engine]))
 
-    def copying(pid: int) -> bool:  # the server is busy loading rows
+    seen_rows = []
+
+    def copying(pid: int) -> bool:  # the server has started loading rows, the loader still runs
         if engine == "sqlite":
+            return loading(pid)
+        if seen_rows:  # statements come and go between batches; the load is still under way
             return loading(pid)
         sql = {
             "postgresql": "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
@@ -58,7 +67,9 @@ def _kill_points(project, engine: str) -> list[tuple[str, object, float]]:
             "mysql": "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
             " WHERE INFO LIKE 'INSERT INTO%%' AND DB LIKE '%%\\_\\_faber\\_%%'",
         }[engine]
-        return project.database.execute(sql)[0][0] > 0
+        if project.database.execute(sql)[0][0] > 0:
+            seen_rows.append(True)
+        return bool(seen_rows) and loading(pid)
 
     return [("early", loading, 0.0), ("mid-data", copying, 0.4 if engine == "sqlite" else 0.0)]
 
