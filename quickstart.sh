@@ -38,7 +38,7 @@ faber migrate dev
 echo "   rows after the destructive migration:"; sql "SELECT * FROM users"
 
 faber rollback dev --dry-run
-faber rollback dev
+faber rollback dev --yes   # at a terminal it would ask you to type "dev"; --yes answers for you
 echo "   rows after rollback:"; sql "SELECT id, email, name, notes FROM users"
 faber status dev || true
 
