@@ -41,8 +41,10 @@ dump_directory() {
   directory_sha256 "$FABER_OUTPUT" >"$FABER_WORK_DIR/sha256"
 }
 
-# The stream verifier checks the exact bytes being written while pg_dump runs;
-# the directory format is checked afterwards by verify-backup.sh.
+# The exact bytes being written are verified while pg_dump runs: SQL dumps are
+# decompressed in full and must end with pg_dump's trailer; custom archives get a
+# decompression test in place and a table-of-contents check from the file's head.
+# The directory format is checked afterwards by verify-backup.sh.
 case "$FABER_FORMAT" in
   sql)
     set_compressor "$FABER_COMPRESSION"; set_decompressor "$FABER_COMPRESSION"
@@ -51,8 +53,9 @@ case "$FABER_FORMAT" in
   custom)
     require_tool pg_restore
     set_compressor "$FABER_COMPRESSION"; set_decompressor "$FABER_COMPRESSION"
-    start_stream_verifier toc_check
-    stream_to_output pg_dump -Fc -Z0 "${common_args[@]}" ;;
+    start_stream_test
+    stream_to_output pg_dump -Fc -Z0 "${common_args[@]}"
+    toc_check_file ;;
   directory) dump_directory ;;
   *) fail invalid_input "unknown format '$FABER_FORMAT'" ;;
 esac
