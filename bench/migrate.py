@@ -20,7 +20,7 @@ from pathlib import Path
 
 from common import SERVER_URLS, temp_project, time_faber, write_results
 
-from faber_db.credentials import private_directory
+from faber_db.credentials import SecretFiles, secret_files
 from faber_db.engines import engine_for
 from faber_db.prisma import lock_file_text
 from faber_db.urls import parse_url
@@ -62,7 +62,7 @@ def fresh_database(engine: str, tmp: Path, tag: str) -> str:
     return f"{base.scheme}://{auth}{base.host}:{base.port}/{name}"
 
 
-def client_command(engine: str, url: str, secrets: Path) -> tuple[list[str], dict, bool]:
+def client_command(engine: str, url: str, secrets: SecretFiles) -> tuple[list[str], dict, bool]:
     """(argv, extra env, file-on-stdin) that applies one file with the engine's client."""
     eng = engine_for(parse_url(url))
     env = eng.handler_environment(secrets)
@@ -79,16 +79,17 @@ def client_command(engine: str, url: str, secrets: Path) -> tuple[list[str], dic
 
 def time_client(engine: str, url: str, files: list[Path]) -> float:
     """Wall time of applying every file, one client process per file."""
-    with private_directory() as secrets:
+    with secret_files() as secrets:
         argv, env, stdin = client_command(engine, url, secrets)
         full_env = {**os.environ, **env}
+        fds = tuple(secrets.fds)  # the in-memory credential files the client reads
         started = time.monotonic()
         for path in files:
             if stdin:
                 with open(path, "rb") as handle:
-                    subprocess.run(argv, stdin=handle, env=full_env, check=True)
+                    subprocess.run(argv, stdin=handle, env=full_env, check=True, pass_fds=fds)
             else:
-                subprocess.run([*argv, str(path)], env=full_env, check=True)
+                subprocess.run([*argv, str(path)], env=full_env, check=True, pass_fds=fds)
         return time.monotonic() - started
 
 
