@@ -50,6 +50,17 @@ def altered_table(expr: exp.Alter, ctx: RuleContext) -> str:
     return table_name(expr.this, ctx.dialect)
 
 
+def alter_table_parts(
+    expr: exp.Expression, ctx: RuleContext
+) -> tuple[exp.Alter, str, list[exp.Expression]] | None:
+    """(statement, table name, actions) for an ALTER TABLE, else None."""
+    altered = alter_table(expr)
+    if altered is None:
+        return None
+    statement, actions = altered
+    return statement, altered_table(statement, ctx), actions
+
+
 def kind_of(expr: exp.Expression) -> str:
     """The upper-cased ``kind`` argument (TABLE, INDEX, COLUMN, ...)."""
     return str(expr.args.get("kind") or "").upper()

@@ -10,6 +10,7 @@ from faber_db.safety.findings import Hit
 from faber_db.safety.rules.base import (
     RuleContext,
     alter_table,
+    alter_table_parts,
     altered_table,
     column_defs,
     column_hit,
@@ -75,11 +76,10 @@ def _type_change_hit(
 @statement_rule
 def alter_column_type(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """ALTER COLUMN ... TYPE (PG) and MODIFY/CHANGE (MySQL): rewrite, maybe loss."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for action in actions:
         if isinstance(action, exp.AlterColumn) and isinstance(
             action.args.get("dtype"), exp.DataType
@@ -123,11 +123,10 @@ _NOT_NULL_REASONS = {
 @statement_rule
 def add_not_null_without_default(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """ADD COLUMN ... NOT NULL with nothing to put in the existing rows."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for column in column_defs(actions):
         if is_not_null(column) and not _fills_itself(column):
             name = column_name(column, ctx)
@@ -159,11 +158,10 @@ def _not_null_change(
 @statement_rule
 def set_not_null(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """SET NOT NULL / MODIFY ... NOT NULL: full scan; fails if a NULL exists."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for action in actions:
         change = _not_null_change(action, table, ctx)
         if change is not None:
@@ -173,11 +171,10 @@ def set_not_null(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
 @statement_rule
 def drop_not_null(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """DROP NOT NULL: readers that assume a value start seeing NULLs."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for action in actions:
         if (
             isinstance(action, exp.AlterColumn)

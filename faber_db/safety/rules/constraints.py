@@ -11,6 +11,7 @@ from faber_db.safety.rules.base import (
     RuleContext,
     added_constraints,
     alter_table,
+    alter_table_parts,
     altered_table,
     column_defs,
     column_list,
@@ -50,11 +51,10 @@ def _unique_name(
 @statement_rule
 def add_unique_constraint(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """ADD UNIQUE (constraint, MySQL UNIQUE KEY/INDEX, or ADD COLUMN ... UNIQUE)."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for name, constraint in added_constraints(actions, ctx):
         if isinstance(constraint, exp.UniqueColumnConstraint):
             columns = _unique_columns(constraint, ctx)
@@ -87,11 +87,10 @@ def _added_primary_keys(
 @statement_rule
 def add_primary_key(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """ADD PRIMARY KEY: fails on duplicates or NULLs; builds an index."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for name, columns in _added_primary_keys(actions, ctx):
         obj = _key_object(table, name, columns)
         message = (
@@ -169,11 +168,10 @@ def add_check_constraint(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit
 @statement_rule
 def drop_constraint(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """DROP CONSTRAINT / CHECK / PRIMARY KEY: the guarantee is gone for new rows."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for action in actions:
         if isinstance(action, exp.DropPrimaryKey):
             message = f"DROP PRIMARY KEY on {table} removes its uniqueness guarantee and its index"
@@ -188,11 +186,10 @@ def drop_constraint(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
 @statement_rule
 def drop_foreign_key(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """MySQL DROP FOREIGN KEY: referential integrity is no longer enforced."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for action in actions:
         if isinstance(action, exp.Drop) and kind_of(action) == "FOREIGN KEY":
             for target in drop_targets(action):

@@ -9,8 +9,7 @@ from sqlglot import exp
 from faber_db.safety.findings import Hit
 from faber_db.safety.rules.base import (
     RuleContext,
-    alter_table,
-    altered_table,
+    alter_table_parts,
     column_hit,
     column_name,
     drop_targets,
@@ -64,11 +63,10 @@ def drop_database(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
 @statement_rule
 def drop_column(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """ALTER TABLE ... DROP COLUMN: the column's values are gone."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    _, table, actions = parts
     for action in actions:
         if isinstance(action, exp.Drop) and kind_of(action) == "COLUMN":
             for target in drop_targets(action):

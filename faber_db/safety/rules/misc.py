@@ -10,6 +10,7 @@ from faber_db.safety.findings import Hit
 from faber_db.safety.rules.base import (
     RuleContext,
     alter_table,
+    alter_table_parts,
     altered_table,
     column_hit,
     column_name,
@@ -61,11 +62,10 @@ def _column_renames(
 @statement_rule
 def rename_column(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """RENAME COLUMN (and MySQL CHANGE old new): running code uses the old name."""
-    altered = alter_table(expr)
-    if altered is None:
+    parts = alter_table_parts(expr, ctx)
+    if parts is None:
         return
-    statement, actions = altered
-    table = altered_table(statement, ctx)
+    statement, table, actions = parts
     for old, new in _column_renames(statement, actions, ctx):
         message = f"renaming column {table}.{old} to {new} breaks application code that still uses the old name"
         yield column_hit("rename_column", "warning", message, table, old)
