@@ -58,6 +58,20 @@ class BackupOptions:
 
 
 @dataclass
+class FinishedDump:
+    """A verified dump waiting in its workspace, with everything its entry records."""
+
+    output: Path
+    created: dict  # the create-backup handler's result
+    manifest: dict
+    migrations: dict
+    verification: Verification
+    started: datetime
+    duration: float
+    server_version: str
+
+
+@dataclass
 class BackupPlan:
     """Resolved choices for one backup."""
 
@@ -137,19 +151,17 @@ def take_backup(
                 + "; ".join(verification.problems),
                 suggestions=["Retry the backup", "Check free disk space and the server's logs"],
             )
-        entry = _record(
-            config,
-            target,
-            plan,
+        dump = FinishedDump(
             output,
             created,
-            verification,
             manifest,
             migrations,
+            verification,
             started,
             time.monotonic() - clock,
             server_version,
         )
+        entry = _record(config, target, plan, dump)
     return entry, plan.warnings
 
 
@@ -265,48 +277,27 @@ def check_disk_space(directory: Path, database_bytes: int, compression: str) -> 
         )
 
 
-def _record(
-    config,
-    target,
-    plan,
-    output,
-    created,
-    verification: Verification,
-    manifest,
-    migrations,
-    started: datetime,
-    duration: float,
-    server_version: str,
-) -> BackupEntry:
+def _record(config: Config, target: Target, plan: BackupPlan, dump: FinishedDump) -> BackupEntry:
+    """Under the catalogue lock: pick a unique id, rename the dump into place, add the entry.
+
+    If anything fails after the rename, the renamed file is removed again, so no
+    unrecorded file that looks like a backup is left behind."""
     catalogue = Catalogue(config.catalogue_path, config.project_root)
-    env_dir = output.parent.parent
+    env_dir = dump.output.parent.parent
     final: Path | None = None
     try:
         with catalogue.update() as entries:
-            suffix = output.name.removeprefix("backup")
+            suffix = dump.output.name.removeprefix("backup")
             ids = {e.id for e in entries}
             backup_id = new_backup_id(
-                started,
+                dump.started,
                 plan.label,
                 lambda candidate: candidate in ids or (env_dir / (candidate + suffix)).exists(),
             )
             final = env_dir / (backup_id + suffix)
-            os.rename(output, final)
+            os.rename(dump.output, final)
             fsync_directory(env_dir)
-            entry = _entry(
-                config,
-                target,
-                plan,
-                backup_id,
-                final,
-                created,
-                verification,
-                manifest,
-                migrations,
-                started,
-                duration,
-                server_version,
-            )
+            entry = _entry(config, target, plan, backup_id, final, dump)
             entries.append(entry)
     except BaseException:
         if final is not None and final.exists():
@@ -316,18 +307,12 @@ def _record(
 
 
 def _entry(
-    config,
-    target,
-    plan,
-    backup_id,
-    final,
-    created,
-    verification,
-    manifest,
-    migrations,
-    started,
-    duration,
-    server_version,
+    config: Config,
+    target: Target,
+    plan: BackupPlan,
+    backup_id: str,
+    final: Path,
+    dump: FinishedDump,
 ) -> BackupEntry:
     try:
         file = str(final.relative_to(config.project_root))
@@ -338,24 +323,24 @@ def _entry(
         environment=target.environment,
         engine=target.engine,
         database=target.conn.database,
-        timestamp=format_utc(started),
+        timestamp=format_utc(dump.started),
         label=plan.label,
         reason=plan.reason,
         file=file,
-        size_bytes=int(created["size_bytes"]),
+        size_bytes=int(dump.created["size_bytes"]),
         compressed=plan.compression != "none",
         compression=plan.compression,
         format=plan.format,
-        sha256=created["sha256"],
-        duration_seconds=round(duration, 3),
-        tool_version=created["tool_version"],
-        server_version=server_version,
-        migrations=migrations,
+        sha256=dump.created["sha256"],
+        duration_seconds=round(dump.duration, 3),
+        tool_version=dump.created["tool_version"],
+        server_version=dump.server_version,
+        migrations=dump.migrations,
         retention_days=plan.retention_days,
-        expires_at=format_utc(started + timedelta(days=plan.retention_days)),
+        expires_at=format_utc(dump.started + timedelta(days=plan.retention_days)),
         status="valid",
-        verification=verification.to_dict(),
-        manifest=manifest,
+        verification=dump.verification.to_dict(),
+        manifest=dump.manifest,
         created_by=f"faber-db {__version__}",
     )
 
