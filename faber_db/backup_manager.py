@@ -14,6 +14,7 @@ from faber_db.backup_creation import BackupOptions, Progress, take_backup
 from faber_db.backup_verification import verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
 from faber_db.config import Config, check_environment_name
+from faber_db.exit_codes import ExitStatus
 from faber_db.plans import approval_gate, needs_approval, plan_id
 from faber_db.result import Result
 from faber_db.retention import plan_prune
@@ -113,44 +114,43 @@ def verify_backup(
     """
     catalogue = catalogue_for(config)
     entry = catalogue.get(backup_id)
-    verification = verify_file(
-        entry.engine, entry.path(config.project_root), entry.format, entry.compression, entry.sha256
-    )
-    status = (
-        "valid"
-        if verification.passed
-        else ("missing" if not entry.path(config.project_root).exists() else "invalid")
-    )
-    record = verification.to_dict()
-    record["deep"] = entry.verification.get("deep")
+    path = entry.path(config.project_root)
+    verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
+    status = "valid" if verification.passed else ("invalid" if path.exists() else "missing")
+    record = verification.to_dict() | {"deep": entry.verification.get("deep")}
     if deep and verification.passed:
-        from faber_db.restore_manager import deep_verify_record
+        from faber_db.restore_manager import deep_failure_result, deep_verify_record
 
         record["deep"] = deep_verify_record(config, entry, progress)
         if record["deep"]["content_mismatch"]:
             status = "invalid"
-    updated = _set_fields(catalogue, entry.id, status=status, verification=record)
-    if deep and verification.passed and not record["deep"]["passed"]:
-        from faber_db.restore_manager import deep_failure_result
-
-        return deep_failure_result(entry, updated, status)
-    result = Result(
+        updated = _set_fields(catalogue, entry.id, status=status, verification=record)
+        if not record["deep"]["passed"]:
+            return deep_failure_result(entry, updated, status)
+    else:
+        updated = _set_fields(catalogue, entry.id, status=status, verification=record)
+    if not verification.passed:
+        return _verify_failure(entry, status, verification.problems, updated.verification)
+    return Result(
         operation="backups-verify",
         environment=entry.environment,
         result={"backup_id": entry.id, "status": status, "verification": updated.verification},
-        message=f"{entry.id} verified: {'all checks passed' if verification.passed else 'FAILED'}",
+        message=f"{entry.id} verified: all checks passed",
     )
-    if not verification.passed:
-        result.status = "error"
-        result.error = {"code": "backup_invalid", "message": "; ".join(verification.problems)}
-        result.message = f"{entry.id} failed verification and is now marked {status}: " + "; ".join(
-            verification.problems
-        )
-        result.suggestions = ["Take a new backup: faber-db backup " + entry.environment]
-        from faber_db.exit_codes import ExitStatus
 
-        result.exit_status = ExitStatus.BACKUP_INVALID
-    return result
+
+def _verify_failure(entry: BackupEntry, status: str, problems: list[str], recorded: dict) -> Result:
+    problem_text = "; ".join(problems)
+    return Result(
+        operation="backups-verify",
+        status="error",
+        environment=entry.environment,
+        result={"backup_id": entry.id, "status": status, "verification": recorded},
+        message=f"{entry.id} failed verification and is now marked {status}: {problem_text}",
+        error={"code": "backup_invalid", "message": problem_text},
+        suggestions=[f"Take a new backup: faber-db backup {entry.environment}"],
+        exit_status=ExitStatus.BACKUP_INVALID,
+    )
 
 
 def _set_fields(catalogue: Catalogue, backup_id: str, **changes) -> BackupEntry:

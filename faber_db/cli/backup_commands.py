@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import argparse
 
+from faber_db.cli.options import add_approval_arguments
+
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     """Add this module's commands to the parser."""
     init = subparsers.add_parser(
         "init", parents=[common], help="write a starting config for this project"
     )
-    init.add_argument("--force", action="store_true", help="overwrite an existing config")
+    init.add_argument(
+        "--force", action="store_true", help="replace an existing config (kept as .bak)"
+    )
     init.set_defaults(handler=run_init, operation="init")
+    _add_backup(subparsers, common)
+    backups = subparsers.add_parser(
+        "backups", parents=[common], help="list, show, verify, delete or prune backups"
+    )
+    actions = backups.add_subparsers(dest="action", metavar="<action>", required=True)
+    _add_read_actions(actions, common)
+    _add_delete_actions(actions, common)
 
+
+def _add_backup(subparsers, common: argparse.ArgumentParser) -> None:
     backup = subparsers.add_parser(
         "backup", parents=[common], help="take a verified backup of an environment"
     )
@@ -36,10 +49,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     backup.set_defaults(handler=run_backup, operation="backup")
 
-    backups = subparsers.add_parser(
-        "backups", parents=[common], help="list, show, verify, delete or prune backups"
-    )
-    actions = backups.add_subparsers(dest="action", metavar="<action>", required=True)
+
+def _add_read_actions(actions, common: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", parents=[common], help="list backups, newest first")
     listing.add_argument("env", nargs="?", help="only this environment")
     listing.set_defaults(handler=run_list, operation="backups-list")
@@ -56,33 +67,20 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="also restore it into a scratch database and compare it with its manifest",
     )
     verify.set_defaults(handler=run_verify, operation="backups-verify")
+
+
+def _add_delete_actions(actions, common: argparse.ArgumentParser) -> None:
     delete = actions.add_parser(
         "delete", parents=[common], help="delete a backup file and its entry"
     )
     delete.add_argument("backup_id", metavar="id", help="backup id (see backups list)")
-    delete.add_argument(
-        "--yes",
-        action="store_true",
-        help="delete without asking (not enough on a protected environment)",
-    )
-    delete.add_argument(
-        "--approve",
-        metavar="PLAN_ID",
-        help="carry out exactly this approved plan (protected environments)",
-    )
+    add_approval_arguments(delete, "delete without asking (not enough on a protected environment)")
     delete.set_defaults(handler=run_delete, operation="backups-delete")
     prune = actions.add_parser(
         "prune", parents=[common], help="delete expired backups (dry run without --yes)"
     )
     prune.add_argument("env", nargs="?", help="only this environment")
-    prune.add_argument(
-        "--yes", action="store_true", help="really delete (not enough on a protected environment)"
-    )
-    prune.add_argument(
-        "--approve",
-        metavar="PLAN_ID",
-        help="carry out exactly this approved plan (protected environments)",
-    )
+    add_approval_arguments(prune, "really delete (not enough on a protected environment)")
     prune.set_defaults(handler=run_prune, operation="backups-prune")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from faber_db.cli.options import add_approval_arguments
 from faber_db.cli.render import aligned, register_formatter
 from faber_db.cli.safety_commands import safety_lines
 
@@ -47,12 +48,10 @@ def _add_migrate(subparsers, common: argparse.ArgumentParser) -> None:
     )
     migrate.add_argument("env", help="environment name")
     migrate.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
-    migrate.add_argument(
-        "--yes",
-        action="store_true",
-        help="accepted; unprotected environments never ask, and it is no approval on a protected one",
+    add_approval_arguments(
+        migrate,
+        "accepted for scripts: an unprotected environment is migrated without asking; never an approval on a protected one",
     )
-    migrate.add_argument("--approve", metavar="PLAN_ID", help="approve this exact plan")
     migrate.add_argument(
         "--no-backup", action="store_true", help="skip the pre-migration backup (if allowed)"
     )
@@ -72,11 +71,7 @@ def _add_resolve(subparsers, common: argparse.ArgumentParser) -> None:
     which = resolve.add_mutually_exclusive_group(required=True)
     which.add_argument("--applied", metavar="MIGRATION", help="record it as applied")
     which.add_argument("--rolled-back", metavar="MIGRATION", help="record it as rolled back")
-    resolve.add_argument(
-        "--approve",
-        metavar="PLAN_ID",
-        help="carry out exactly this approved plan (protected environments)",
-    )
+    add_approval_arguments(resolve, None)
     resolve.set_defaults(handler=run_resolve, operation="resolve")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from faber_db.cli.options import add_approval_arguments
 from faber_db.cli.render import FORMATTERS, aligned, register_formatter, table
 
 
@@ -48,13 +49,9 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would change; change nothing"
     )
-    parser.add_argument(
-        "--yes",
-        action="store_true",
-        help="accepted; unprotected environments never ask, and it is no approval on a protected one",
-    )
-    parser.add_argument(
-        "--approve", metavar="PLAN_ID", help="approve this exact plan (protected environments)"
+    add_approval_arguments(
+        parser,
+        "skip the confirmation a person at a terminal is asked for; never an approval on a protected environment",
     )
     parser.add_argument(
         "--no-safety-backup",
