@@ -9,7 +9,6 @@ faster than the prototype's path and no larger.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -17,8 +16,10 @@ from pathlib import Path
 
 from common import (
     REPO,
+    database_bytes,
     ensure_dataset,
     median,
+    parse_bench_arguments,
     parse_url,
     temp_project,
     time_faber,
@@ -77,7 +78,7 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
         "engine": engine,
         "format": result["result"]["format"],
         "compression": result["result"]["compression"],
-        "database_bytes": _database_bytes(url),
+        "database_bytes": database_bytes(url),
         "seconds": med,
         "runs": timings,
         "sizes": sizes,
@@ -87,22 +88,8 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
     }
 
 
-def _database_bytes(url: str) -> int:
-    from faber_db.engines import engine_for
-
-    eng = engine_for(parse_url(url))
-    with eng.session() as db:
-        return eng.database_size(db)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--mb", type=int, default=250, help="data set size per engine (default 250)"
-    )
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--engines", default="postgresql,mysql,sqlite")
-    args = parser.parse_args()
+    args = parse_bench_arguments(__doc__.splitlines()[0])
     rows = [bench_engine(engine, args.mb, args.runs) for engine in args.engines.split(",")]
     print(
         f"\n{'engine':<11} {'db MB':>6} {'faber s':>8} {'native s':>9} {'ratio':>6} {'proto s':>8} {'speedup':>8} {'size vs proto':>14}"

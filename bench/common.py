@@ -114,3 +114,23 @@ def write_results(name: str, data: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+def database_bytes(url: str) -> int:
+    """The database's size on disk, as its engine reports it."""
+    engine = engine_for(parse_url(url))
+    with engine.session() as db:
+        return engine.database_size(db)
+
+
+def parse_bench_arguments(description: str):
+    """--mb, --runs and --engines, shared by the backup and restore benchmarks."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--mb", type=int, default=250, help="data set size per engine (default 250)"
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--engines", default="postgresql,mysql,sqlite")
+    return parser.parse_args()

@@ -10,7 +10,6 @@ faber-db does) against a scratch database swapped in by rename.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
@@ -19,8 +18,10 @@ from pathlib import Path
 
 from common import (
     REPO,
+    database_bytes,
     ensure_dataset,
     median,
+    parse_bench_arguments,
     temp_project,
     time_faber,
     time_shell,
@@ -139,7 +140,7 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
         "format": entry["format"],
         "compression": entry["compression"],
         "backup_bytes": entry["size_bytes"],
-        "database_bytes": _database_bytes(target),
+        "database_bytes": database_bytes(target),
         "seconds": seconds,
         "runs": times,
         "faber_over_native": round(seconds["faber"] / seconds["native"], 3),
@@ -153,20 +154,8 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
     return result
 
 
-def _database_bytes(url: str) -> int:
-    engine = engine_for(parse_url(url))
-    with engine.session() as db:
-        return engine.database_size(db)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--mb", type=int, default=250, help="data set size per engine (default 250)"
-    )
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--engines", default="postgresql,mysql,sqlite")
-    args = parser.parse_args()
+    args = parse_bench_arguments(__doc__.splitlines()[0])
     rows = [bench_engine(engine, args.mb, args.runs) for engine in args.engines.split(",")]
     print(
         f"\n{'engine':<11} {'db MB':>6} {'faber s':>8} {'native s':>9} {'ratio':>6} {'safety s':>9}"
