@@ -28,11 +28,18 @@ from common import (
 )
 
 SQLITE_TOOL = REPO / "handlers" / "sqlite" / "sqlite_tool.py"
-ZSTD = "zstd -q -c -3 -T0"
+ZSTD = "zstd -q -c -1 -T0"  # faber-db's default level
 MYSQL_DUMP = (
     "mariadb-dump --defaults-extra-file={cnf} --single-transaction --routines --triggers --events"
     " --default-character-set=utf8mb4 --hex-blob --no-tablespaces --max-allowed-packet=1G --quick {db}"
 )
+
+
+def sqlite_backup_command(database: str, copy: str) -> str:
+    """The sqlite3 shell's .backup (the online backup API); our tool when it is missing."""
+    if shutil.which("sqlite3"):
+        return f"sqlite3 {database} '.backup {copy}'"
+    return f"python3 {SQLITE_TOOL} backup {database} {copy}"
 
 
 def native_pipelines(engine: str, url: str, out: Path, cnf: Path) -> dict[str, str]:
@@ -44,7 +51,7 @@ def native_pipelines(engine: str, url: str, out: Path, cnf: Path) -> dict[str, s
     if engine == "mysql":
         dump = MYSQL_DUMP.format(cnf=cnf, db=conn.database)
         return {"native": f"{dump} | {ZSTD} > {out}", "prototype": f"{dump} | gzip > {out}"}
-    copy = f"python3 {SQLITE_TOOL} backup {conn.database} {out}.db"
+    copy = sqlite_backup_command(conn.database, f"{out}.db")
     return {
         "native": f"{copy} && {ZSTD} {out}.db > {out} && rm -f {out}.db",
         "prototype": f"{copy} && gzip -c {out}.db > {out} && rm -f {out}.db",

@@ -79,6 +79,7 @@ class BackupPlan:
     reason: str
     format: str
     compression: str
+    compression_level: int | None
     retention_days: int
     warnings: list[str]
 
@@ -96,7 +97,22 @@ def plan_backup(config: Config, engine: Engine, options: BackupOptions) -> Backu
     if options.retention_days is not None and options.retention_days < 1:
         raise UnsupportedOptionError("--retention must be at least 1 day.")
     retention = config.retention_days(reason, options.retention_days)
-    return BackupPlan(label, reason, fmt, compression, retention, warnings)
+    level = compression_level(config, compression)
+    return BackupPlan(label, reason, fmt, compression, level, retention, warnings)
+
+
+def compression_level(config: Config, compression: str) -> int | None:
+    """The configured `backup.compression_level`, checked against the compressor's range
+    (None: the handler's default, zstd 1 and gzip 6)."""
+    level = config.section("backup").get("compression_level")
+    if level is None or compression == "none":
+        return None
+    if compression == "gzip" and level > 9:
+        raise UnsupportedOptionError(
+            f"backup.compression_level {level} is out of gzip's range (1-9).",
+            suggestions=["Set backup.compression_level to 1-9, or use zstd (1-19)"],
+        )
+    return level
 
 
 def choose_compression(config: Config, fmt: str, requested: str | None) -> tuple[str, list[str]]:
@@ -190,6 +206,7 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
     env = engine.handler_environment(secrets) | handler_paths_env(
         format=plan.format,
         compression=plan.compression,
+        compression_level=plan.compression_level,
         output=output,
         work_dir=work,
         keep_copy=keep_copy,

@@ -198,8 +198,17 @@ def handler_error(output: dict, stderr_tail: list[str], name: str) -> FaberError
             suggestions=["Free disk space (faber-db backups prune --yes), then retry"],
             details={"stderr": stderr_tail},
         )
-    detail = f": {tail.splitlines()[-1]}" if tail else ""
+    detail = f": {telling_line(stderr_tail)}" if tail else ""
     return ToolFailedError(f"{message}{detail}", details={"stderr": stderr_tail})
+
+
+def telling_line(stderr_lines: list[str]) -> str:
+    """The stderr line that explains a failure: the last error a tool reported (psql
+    follows its ERROR line with CONTEXT and LINE lines), else the last line."""
+    for line in reversed(stderr_lines):
+        if "ERROR:" in line or "error:" in line:
+            return line.strip()
+    return stderr_lines[-1].strip()
 
 
 def handler_paths_env(**paths: Path | str | None) -> dict[str, str]:

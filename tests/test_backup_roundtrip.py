@@ -104,3 +104,20 @@ def test_manifest_lists_tables_and_fingerprint(project):
     assert manifest["schema_fingerprint"].startswith("sha256:")
     assert manifest["row_counts_exact"] is True
     assert json.dumps(out)  # serialisable
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_compression_level_is_configurable_and_checked(project):
+    load_sample(project.database)
+    config = json.loads((project.config_dir / "config.json").read_text())
+    config["backup"] = {"compression_level": 12}
+
+    project.write_config(config)
+    code, out = project.run_json("backup", "dev")
+    assert code == 0 and out["result"]["status"] == "valid", out
+    code, out = project.run_json("backups", "verify", out["result"]["id"])
+    assert code == 0, out
+
+    code, out = project.run_json("backup", "dev", "--compression", "gzip")
+    assert code != 0 and out["error"]["code"] == "unsupported_option", out
+    assert "1-9" in out["message"]

@@ -110,3 +110,49 @@ def test_into_restores_a_copy_and_never_touches_the_original(project, tmp_path):
         assert snapshot(Database(engine, copy_url)) == at_backup
     finally:
         engine_for(copy).drop_database(into)
+
+
+def test_restore_whose_rows_differ_from_the_manifest_changes_nothing(project):
+    build_schema(project.database)
+    backup = backup_id(project)
+    change_everything(project.database)
+    before = snapshot(project.database)
+    catalogue = project.catalogue()
+    tables = catalogue["backups"][0]["manifest"]["tables"]
+    orders = next(name for name in tables if name.endswith("orders"))
+    tables[orders] += 1  # the backup now claims a row the file does not hold
+    project.catalogue_path.write_text(json.dumps(catalogue))
+
+    code, out = project.run_json("restore", "dev", "--from", backup, "--no-safety-backup", "--yes")
+
+    assert code != 0 and out["status"] == "error", out
+    assert "orders" in out["message"], out
+    assert snapshot(project.database) == before
+
+
+@pytest.mark.parametrize("engine_name", ["postgresql"])
+def test_partitioned_and_inherited_tables_restore_with_exact_counts(project):
+    # Their rows live in other tables, so the restore's fast per-table insert
+    # counts differ from the manifest and the exact count(*) must decide.
+    project.database.script(
+        [
+            "CREATE TABLE measurements (id INT NOT NULL, taken DATE NOT NULL) PARTITION BY RANGE (taken)",
+            "CREATE TABLE measurements_2024 PARTITION OF measurements"
+            " FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+            "CREATE TABLE measurements_2025 PARTITION OF measurements"
+            " FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
+            "INSERT INTO measurements SELECT g, DATE '2024-06-01' + g FROM generate_series(1, 300) g",
+            "CREATE TABLE animals (id INT, name TEXT)",
+            "CREATE TABLE dogs (breed TEXT) INHERITS (animals)",
+            "INSERT INTO animals VALUES (1, 'cat')",
+            "INSERT INTO dogs VALUES (2, 'rex', 'collie'), (3, 'fido', 'pug')",
+        ]
+    )
+    at_backup = snapshot(project.database)
+    backup = backup_id(project)
+    project.database.script(["DELETE FROM measurements WHERE id > 100", "DELETE FROM dogs"])
+
+    code, out = project.run_json("restore", "dev", "--from", backup, "--no-safety-backup", "--yes")
+
+    assert code == 0, out
+    assert snapshot(project.database) == at_backup

@@ -63,11 +63,17 @@ else
   sha256_stdin() { sha256sum | cut -c1-64; }
 fi
 
-# set_compressor NAME: COMPRESS=(command to compress stdin to stdout), COMPRESS_EXT=.zst/.gz/""
+# set_compressor NAME: COMPRESS=(command to compress stdin to stdout) at level
+# FABER_COMPRESSION_LEVEL. zstd defaults to level 1: a dump is limited by the
+# database, and the cores zstd -3 would take are the ones the server, the dump
+# tool and the verification of the stream need (docs/benchmarks.md).
 set_compressor() {
+  local level=${FABER_COMPRESSION_LEVEL:-}
   case "$1" in
-    zstd) require_tool zstd; COMPRESS=(zstd -q -c -3 -T0) ;;
-    gzip) if command -v pigz >/dev/null 2>&1; then COMPRESS=(pigz -c); else COMPRESS=(gzip -c); fi ;;
+    zstd) require_tool zstd; COMPRESS=(zstd -q -c "-${level:-1}" -T0) ;;
+    gzip)
+      if command -v pigz >/dev/null 2>&1; then COMPRESS=(pigz -c); else COMPRESS=(gzip -c); fi
+      [ -n "$level" ] && COMPRESS+=("-$level") ;;
     none) COMPRESS=(cat) ;;
     *) fail invalid_input "unknown compression '$1'" ;;
   esac

@@ -29,7 +29,7 @@ dump_directory() {
   local level
   case "$FABER_COMPRESSION" in
     none) level=0 ;;
-    gzip) level=6 ;;
+    gzip) level=${FABER_COMPRESSION_LEVEL:-6} ;;
     zstd)
       [ "$pg_dump_major" -ge 16 ] ||
         fail unsupported_option "pg_dump $tool_version compresses the directory format only with gzip (zstd needs pg_dump 16+); use --compression gzip or none"

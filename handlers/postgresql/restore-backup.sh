@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Restore a PostgreSQL backup IN PLACE, in ONE transaction: the prelude drops what
 # the dump will recreate (restore-prelude.sql), pg_restore turns the archive into
-# SQL, psql runs it, and COMMIT is sent only when every stage succeeded and the
-# stream ended with pg_dump's completion trailer. On any failure psql is killed
+# SQL, psql runs it, and COMMIT is sent only when every stage succeeded (and a
+# plain SQL dump ended with pg_dump's completion trailer). On any failure psql is killed
 # before it could see COMMIT, so the server rolls the whole transaction back and
 # the database keeps its old content (the same happens if faber-db is killed:
 # the watchdog kills psql). Works without CREATEDB; other sessions stay connected.
@@ -61,11 +61,26 @@ produce_sql() {
   esac
 }
 
+# send_sql: the SQL into psql. A plain SQL dump must end with pg_dump's trailer (its
+# last 4 KiB are kept to check); archives need no trailer check, because pg_restore
+# exits non-zero when an archive ends early, even exactly between two data blocks.
+send_sql() {
+  if [ "$FABER_FORMAT" != sql ]; then
+    produce_sql >&3
+    return
+  fi
+  tail -c 4096 <"$work/tail.fifo" >"$work/tail" &
+  local tail_pid=$!
+  produce_sql | tee -- "$work/tail.fifo" >&3
+  local -a st=("${PIPESTATUS[@]}")
+  wait "$tail_pid"
+  [ "${st[0]}" = 0 ] && [ "${st[1]}" = 0 ] || return 2
+  grep -q -- '-- PostgreSQL database dump complete' "$work/tail"
+}
+
 restore_list
 work=$FABER_WORK_DIR
 mkfifo -m 600 -- "$work/psql.fifo" "$work/tail.fifo" || fail tool_failed "cannot create FIFOs in $work"
-tail -c 4096 <"$work/tail.fifo" >"$work/tail" &
-tail_pid=$!
 psql -X -q --no-password -v ON_ERROR_STOP=1 -f - <"$work/psql.fifo" >/dev/null &
 psql_pid=$!
 exec 3>"$work/psql.fifo"
@@ -75,13 +90,11 @@ exec 3>"$work/psql.fifo"
   cat -- "$HERE/restore-prelude.sql"
 } >&3
 prelude_status=$?
-produce_sql | tee -- "$work/tail.fifo" >&3
-statuses=("${PIPESTATUS[@]}")
-wait "$tail_pid"
+send_sql
+sql_status=$?
 
 complete=0
-if [ "$prelude_status" = 0 ] && [ "${statuses[0]}" = 0 ] && [ "${statuses[1]}" = 0 ] &&
-  grep -q -- '-- PostgreSQL database dump complete' "$work/tail"; then
+if [ "$prelude_status" = 0 ] && [ "$sql_status" = 0 ]; then
   complete=1
   # faber-db's checks against the manifest: they raise, and so roll back, on a mismatch.
   [ -n "${FABER_CHECK_SQL:-}" ] && cat -- "$FABER_CHECK_SQL" >&3
@@ -99,8 +112,8 @@ if [ "$psql_status" != 0 ] && { [ "$complete" = 1 ] || [ "$psql_status" != 137 ]
   fail restore_failed "psql stopped with status $psql_status (see the error above); the transaction was rolled back and the database is unchanged" tool s psql exit_code r "$psql_status"
 fi
 if [ "$complete" = 0 ]; then
-  if [ "${statuses[0]}" != 0 ]; then
-    fail restore_failed "reading the backup failed (status ${statuses[0]}: truncated or damaged?); the transaction was rolled back and the database is unchanged" tool s pg_restore exit_code r "${statuses[0]}"
+  if [ "$FABER_FORMAT" != sql ] || [ "$sql_status" != 1 ]; then
+    fail restore_failed "reading the backup failed (truncated or damaged?); the transaction was rolled back and the database is unchanged" tool s pg_restore
   fi
   fail restore_failed "the backup stream ended without pg_dump's completion trailer (truncated?); the transaction was rolled back and the database is unchanged" tool s pg_restore
 fi

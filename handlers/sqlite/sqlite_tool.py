@@ -20,6 +20,10 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 def backup(source: str, dest: str) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=60)
     dst = sqlite3.connect(dest)
+    # DEST is a new private file that is checked, compressed and then discarded: a
+    # crash only ever loses the copy, so it needs no journal and no fsync (2-3x faster).
+    dst.execute("PRAGMA journal_mode=OFF")
+    dst.execute("PRAGMA synchronous=OFF")
     with dst:
         src.backup(dst)
     dst.execute("PRAGMA journal_mode=DELETE")
