@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -80,6 +81,19 @@ def pg_strategies(file: str, url: str) -> dict[str, str]:
     }
 
 
+def project_copy(root: Path, extra_config: dict) -> Path:
+    """A second project sharing `root`'s catalogue and backups, with config changes."""
+    copy = Path(tempfile.mkdtemp(prefix="faber-bench-"))
+    shutil.copytree(
+        root / ".fractary", copy / ".fractary", ignore=shutil.ignore_patterns("backups")
+    )
+    config_path = copy / ".fractary" / "plugins" / "faber-db" / "config.json"
+    config = json.loads(config_path.read_text()) | extra_config
+    config["backup"] = {"directory": str(root / ".fractary" / "plugins" / "faber-db" / "backups")}
+    config_path.write_text(json.dumps(config))
+    return copy
+
+
 def recreate(url: str) -> None:
     """Drop and re-create the target, empty."""
     conn = parse_url(url)
@@ -104,20 +118,27 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
     entry = backup["result"]
     file = str(root / entry["file"])
     times: dict[str, list[float]] = {"faber": [], "native": [], "safety_backup": []}
+    restore_args = [
+        "restore",
+        "target",
+        "--from",
+        entry["backup_id"],
+        "--no-safety-backup",
+        "--yes",
+    ]
     if engine == "postgresql":
-        times |= {"in_place": [], "scratch_rename": []}
+        times |= {"faber_no_analyze": [], "in_place": [], "scratch_rename": []}
+        without_analyze = project_copy(root, {"restore": {"analyze": False}})
     with tempfile.TemporaryDirectory(prefix="faber-bench-") as scratch:
         cnf = mysql_option_file(Path(scratch), target)
         for run in range(runs):
             recreate(target)
             times["native"].append(time_shell(native_restore(engine, file, target, cnf)))
-            seconds, out = time_faber(
-                ["restore", "target", "--from", entry["backup_id"], "--no-safety-backup", "--yes"],
-                root,
-                env,
-            )
+            seconds, out = time_faber(restore_args, root, env)
             times["faber"].append(seconds)
             timings = out["result"]["timings"]
+            if engine == "postgresql":
+                times["faber_no_analyze"].append(time_faber(restore_args, without_analyze, env)[0])
             started = time.monotonic()
             time_faber(
                 ["backup", "target", "--reason", "pre-rollback", "--label", "pre-rollback"],
@@ -148,6 +169,9 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
         "last_faber_phases": timings,
     }
     if engine == "postgresql":
+        result["faber_no_analyze_over_native"] = round(
+            seconds["faber_no_analyze"] / seconds["native"], 3
+        )
         result["scratch_rename_over_in_place"] = round(
             seconds["scratch_rename"] / seconds["in_place"], 3
         )
@@ -167,6 +191,10 @@ def main() -> None:
             f" {r['faber_over_native']:>6.3f} {s['safety_backup']:>9.2f}"
         )
         if "in_place" in s:
+            print(
+                f"  postgresql with restore.analyze false: {s['faber_no_analyze']:.2f}s"
+                f" (ratio {r['faber_no_analyze_over_native']:.3f})"
+            )
             print(
                 f"  postgresql bare strategies: in place (one transaction) {s['in_place']:.2f}s,"
                 f" scratch database + rename {s['scratch_rename']:.2f}s"

@@ -4,6 +4,9 @@ the safety backup and get the changes back."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from restore_support import backup_id, build_schema, change_everything, snapshot
 
 
@@ -123,3 +126,25 @@ def test_restore_entry_is_the_deployers_automatic_rollback(project, monkeypatch)
     assert report["migrations_rolled_back"] == ["20240202000000_coupons"]
     assert snapshot(project.database) == at_backup
     assert len(project.catalogue()["backups"]) == 1  # no safety backup inside it
+
+
+@pytest.mark.parametrize("engine_name", ["postgresql"])
+@pytest.mark.parametrize("analyze", [True, False])
+def test_postgresql_restore_analyzes_unless_configured_not_to(project, analyze):
+    build_schema(project.database)
+    at_backup = snapshot(project.database)
+    backup = backup_id(project)
+    change_everything(project.database)
+    config = json.loads((project.config_dir / "config.json").read_text())
+    config["restore"] = {"analyze": analyze}
+    project.write_config(config)
+
+    code, out = project.run_json("restore", "dev", "--from", backup, "--no-safety-backup", "--yes")
+
+    assert code == 0, out
+    assert snapshot(project.database) == at_backup
+    statistics = project.database.execute(
+        "SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename = 'customers'"
+    )[0][0]
+    if analyze:  # the planner's statistics exist the moment the restore commits
+        assert statistics > 0

@@ -110,9 +110,11 @@ class PostgresRestorer(Restorer):
     def _load(
         self, source: BackupSource, database: str, what: str, check_sql: Path | None = None
     ) -> None:
+        analyze = self.context.config.section("restore").get("analyze", True)
         env = source.handler_env() | {
             "PGDATABASE": database,
             "FABER_KEEP_OWNERS": "1" if self._is_superuser() else "0",
+            "FABER_ANALYZE": "1" if analyze else "0",
         }
         if check_sql is not None:
             env["FABER_CHECK_SQL"] = str(check_sql)
