@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -84,13 +83,11 @@ def pg_strategies(file: str, url: str) -> dict[str, str]:
 def project_copy(root: Path, extra_config: dict) -> Path:
     """A second project sharing `root`'s catalogue and backups, with config changes."""
     copy = Path(tempfile.mkdtemp(prefix="faber-bench-"))
-    shutil.copytree(
-        root / ".fractary", copy / ".fractary", ignore=shutil.ignore_patterns("backups")
-    )
-    config_path = copy / ".fractary" / "plugins" / "faber-db" / "config.json"
-    config = json.loads(config_path.read_text()) | extra_config
-    config["backup"] = {"directory": str(root / ".fractary" / "plugins" / "faber-db" / "backups")}
-    config_path.write_text(json.dumps(config))
+    plugin_dir = Path(".fractary") / "plugins" / "faber-db"
+    (copy / plugin_dir).mkdir(parents=True)
+    (copy / plugin_dir / "backups").symlink_to(root / plugin_dir / "backups")
+    config = json.loads((root / plugin_dir / "config.json").read_text()) | extra_config
+    (copy / plugin_dir / "config.json").write_text(json.dumps(config))
     return copy
 
 

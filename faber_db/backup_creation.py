@@ -224,7 +224,12 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
             )
         )
         try:
-            manifest = None if keep_copy else read_manifest(engine, db, snapshot.exact)
+            # SQLite's manifest and migrations come from the copy that is backed up.
+            from_copy = None
+            if keep_copy is None:
+                manifest = read_manifest(engine, db, snapshot.exact)
+            else:
+                from_copy = _manifest_once_copied(engine, running, work, config.migrations_table)
             created = running.wait(
                 poll=lambda: _notify(progress, f"dumping: {human_size(_size(output))}")
             )
@@ -232,10 +237,30 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
             running.kill()
             raise
     if keep_copy is not None:
-        manifest, migrations = _manifest_from_copy(engine, keep_copy, config.migrations_table)
+        manifest, migrations = from_copy or _manifest_from_copy(
+            engine, keep_copy, config.migrations_table
+        )
     elif manifest["row_counts_exact"] is None:
         manifest["row_counts_exact"] = bool(snapshot.exact)
     return created, manifest, migrations
+
+
+def _manifest_once_copied(
+    engine: Engine, running: RunningHandler, work: Path, table: str
+) -> tuple[dict, dict] | None:
+    """SQLite: read the manifest from the handler's consistent copy as soon as it is
+    complete, while the handler integrity-checks and compresses that same copy (all
+    three only read it). None when the handler ended before signalling the copy."""
+    ready = work / "copy.ready"
+    while not ready.exists():
+        if running.finished.wait(0.02):
+            return None
+    try:
+        return _manifest_from_copy(engine, work / "copy.sqlite3", table)
+    except Exception:
+        # A damaged copy also fails the handler's integrity_check, whose error says more.
+        running.wait()
+        raise
 
 
 def _manifest_from_copy(engine: Engine, copy: Path, table: str) -> tuple[dict, dict]:

@@ -193,3 +193,27 @@ def test_missing_backup_file_is_marked_missing(project):
     code, _ = project.run_json("backups", "verify", out["result"]["backup_id"])
     assert code == 13
     assert project.catalogue()["backups"][0]["status"] == "missing"
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_damaged_sqlite_database_is_refused_and_nothing_recorded(project):
+    import sqlite3
+
+    path = project.database.conn.database
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    db.executemany("INSERT INTO t (body) VALUES (?)", [("x" * 200,)] * 2000)
+    db.commit()
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    with open(path, "r+b") as handle:  # scribble over a table page (the copy keeps it)
+        handle.seek(page_size * 20 + 8)
+        handle.write(b"\xde\xad\xbe\xef" * 64)
+
+    code, out = project.run_json("backup", "dev")
+
+    assert code != 0 and out["status"] == "error", out
+    assert "integrity_check" in out["message"], out
+    assert project.catalogue().get("backups", []) == []
+    env_dir = project.config_dir / "backups" / "dev"
+    assert not env_dir.exists() or list(env_dir.iterdir()) == []

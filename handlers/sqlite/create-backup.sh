@@ -23,6 +23,8 @@ copy="$FABER_WORK_DIR/copy.sqlite3"
 
 "$PYTHON" "$HERE/sqlite_tool.py" backup "$FABER_SQLITE_PATH" "$copy" ||
   fail tool_failed "the SQLite online backup failed" tool s sqlite3-backup-api
+# The copy is complete: faber-db reads its manifest from it while it is checked and compressed.
+: >"$FABER_WORK_DIR/copy.ready"
 # PRAGMA integrity_check on the copy runs while it is being compressed (both only read it).
 "$PYTHON" "$HERE/sqlite_tool.py" check "$copy" 2>"$FABER_WORK_DIR/check.err" &
 checker=$!
