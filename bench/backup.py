@@ -1,7 +1,7 @@
 """Backup benchmark: faber-db backup against the bare native pipeline (same
 format and compression, same run), and against the prototype's `pg_dump | gzip`.
 
-    python bench/backup.py [--mb 250] [--runs 3] [--engines postgresql,mysql,sqlite]
+    python bench/backup.py [--mb 1000] [--runs 3] [--engines postgresql,mysql,sqlite]
 
 Targets (issue 2): faber-db / native <= 1.05; faber-db default at least 1.5x
 faster than the prototype's path and no larger.

@@ -129,7 +129,7 @@ def parse_bench_arguments(description: str):
 
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
-        "--mb", type=int, default=250, help="data set size per engine (default 250)"
+        "--mb", type=int, default=1000, help="data set size per engine in MB (default 1000)"
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--engines", default="postgresql,mysql,sqlite")

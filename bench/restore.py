@@ -5,7 +5,7 @@ same run. The safety backup's cost is reported separately, and for PostgreSQL
 the two atomic strategies are timed bare: in place in one transaction (what
 faber-db does) against a scratch database swapped in by rename.
 
-    python bench/restore.py [--mb 250] [--runs 3] [--engines postgresql,mysql,sqlite]
+    python bench/restore.py [--mb 1000] [--runs 3] [--engines postgresql,mysql,sqlite]
 """
 
 from __future__ import annotations
