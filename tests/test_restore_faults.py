@@ -134,6 +134,43 @@ def test_damaged_backup_that_passes_the_file_checks_fails_safely(project, monkey
     _assert_no_leftovers(project)
 
 
+@pytest.mark.parametrize("engine_name", ["postgresql"])
+def test_archive_cut_exactly_between_data_blocks_is_refused(project):
+    # Restoring an archive checks no trailer: pg_restore itself must refuse an archive
+    # that ends cleanly after one table's data, before the next table's.
+    import hashlib
+    import json
+
+    build_schema(project.database)
+    load_bulk(project.database, 5_000)
+    backup = backup_id(project, "dev", "--compression", "none")
+    change_everything(project.database)
+    before = snapshot(project.database)
+    catalogue = project.catalogue()
+    entry = next(b for b in catalogue["backups"] if b["id"] == backup)
+    path = project.root / entry["file"]
+    data = path.read_bytes()
+    # A data block starts with type 1 and its dump id (sign byte + 4 bytes), right after
+    # the previous block's end marker (a zero length: sign byte + 4 zero bytes).
+    starts = [
+        i
+        for i in range(5, len(data) - 5)
+        if data[i - 5 : i] == bytes(5) and data[i] == 1 and data[i + 1] == 0
+    ]
+    assert len(starts) >= 2, "expected several table data blocks"
+    cut = data[: starts[-1]]
+    path.write_bytes(cut)
+    entry["sha256"], entry["size_bytes"] = hashlib.sha256(cut).hexdigest(), len(cut)
+    project.catalogue_path.write_text(json.dumps(catalogue, indent=2))
+
+    code, out = project.run_json("restore", "dev", "--from", backup, "--no-safety-backup", "--yes")
+
+    assert code != 0 and out["error"]["code"] == "restore_failed", out
+    assert "keeps its previous content" in out["message"]
+    assert snapshot(project.database) == before
+    _assert_no_leftovers(project)
+
+
 def _damage(project, backup: str, how: str) -> None:
     import hashlib
     import json
