@@ -47,5 +47,5 @@ case "$FABER_FORMAT" in
 esac
 wait "$checker" ||
   fail tool_failed "the copy fails PRAGMA integrity_check (is the source database damaged?): $(head -c 300 "$FABER_WORK_DIR/check.err")" tool s sqlite3
-[ -n "${FABER_KEEP_COPY:-}" ] && mv -- "$copy" "$FABER_KEEP_COPY"
+[ -n "${FABER_KEEP_COPY:-}" ] && [ "$FABER_KEEP_COPY" != "$copy" ] && mv -- "$copy" "$FABER_KEEP_COPY"
 emit_created sqlite sqlite3-backup-api "$("$PYTHON" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
