@@ -156,3 +156,52 @@ def test_partitioned_and_inherited_tables_restore_with_exact_counts(project):
 
     assert code == 0, out
     assert snapshot(project.database) == at_backup
+
+
+@pytest.mark.parametrize("engine_name", ["mysql"])
+def test_mysql_events_are_paused_in_the_scratch_schema_and_restored_as_backed_up(
+    project, monkeypatch
+):
+    # With the event scheduler on, an event loaded into the scratch schema could run on
+    # the restored rows before they are checked and swapped in.
+    build_schema(project.database)
+    project.database.script(
+        [
+            "CREATE EVENT purge_notes ON SCHEDULE EVERY 1 HOUR DO DELETE FROM notes",
+            "CREATE EVENT idle_job ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM orders",
+        ]
+    )
+    at_backup = snapshot(project.database)
+    backup = backup_id(project)
+    change_everything(project.database)
+    event_status = (
+        "SELECT EVENT_NAME, STATUS FROM information_schema.EVENTS"
+        " WHERE EVENT_SCHEMA = DATABASE() ORDER BY 1"
+    )
+    from faber_db import restore_manager
+
+    check_staged = restore_manager._check_staged
+    while_checked = []
+
+    def spying_check(engine, entry, table):
+        with engine.session() as db:
+            while_checked.extend(engine.query(db, event_status))
+        return check_staged(engine, entry, table)
+
+    monkeypatch.setattr(restore_manager, "_check_staged", spying_check)
+    monkeypatch.chdir(project.root)
+    for key, value in project.env.items():
+        monkeypatch.setenv(key, value)
+    from faber_db.approval import Approval
+    from faber_db.config import load_config
+
+    restore_manager.rollback(
+        load_config(), "dev", backup, safety_backup=False, approval=Approval(yes=True)
+    )
+
+    assert while_checked == [("idle_job", "DISABLED"), ("purge_notes", "DISABLED")]
+    assert project.database.execute(event_status) == [
+        ("idle_job", "DISABLED"),
+        ("purge_notes", "ENABLED"),
+    ]
+    assert snapshot(project.database) == at_backup

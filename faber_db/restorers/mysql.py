@@ -5,8 +5,11 @@ target.t for every table), which other sessions see as all old or all new rows.
 RENAME cannot move views, and MariaDB refuses to move tables that have triggers
 (ER_TRG_IN_WRONG_SCHEMA), so views and triggers are dropped just before the
 RENAME and views, triggers, routines and events are re-created from their SHOW
-CREATE text right after it. A journal written before each phase lets the next
-run finish a killed restore: forward when the RENAME happened, back otherwise.
+CREATE text right after it. Events are paused in the scratch schema as soon as
+it is loaded, so they cannot change the restored rows before the swap; the
+target gets them as they were backed up. A journal written before each phase
+lets the next run finish a killed restore: forward when the RENAME happened,
+back otherwise.
 """
 
 from __future__ import annotations
@@ -53,12 +56,13 @@ class MySQLRestorer(Restorer):
         try:
             self._create_schema(journal.scratch)
             self._load(source, journal.scratch, "restoring into a scratch schema")
+            events = self._pause_events(journal.scratch)
             check(self.bound_to(journal.scratch))
         except BaseException:
             self._drop_schemas(journal)
             journal.remove()
             raise
-        self._swap(journal)
+        self._swap(journal, events)
 
     @contextmanager
     def scratch_copy(self, source: BackupSource) -> Iterator[Engine]:
@@ -67,6 +71,7 @@ class MySQLRestorer(Restorer):
         self._create_schema(name)
         try:
             self._load(source, name, "restoring into a scratch schema")
+            self._pause_events(name)
             yield self.bound_to(name)
         finally:
             self.engine.drop_database(name)
@@ -105,11 +110,11 @@ class MySQLRestorer(Restorer):
         return f"{what} was rolled back: {journal.database} keeps its old content"
 
     # -- the swap --------------------------------------------------------------------
-    def _swap(self, journal: SwapJournal) -> None:
+    def _swap(self, journal: SwapJournal, events: list[objects.SchemaObject]) -> None:
         self.context.notify("swapping tables in")
         with self.engine.session(self.database) as db:
             try:
-                self._capture(db, journal)
+                self._capture(db, journal, events)
                 self._create_schema(journal.trash)
             except BaseException:
                 self._drop_schemas(journal)
@@ -127,11 +132,14 @@ class MySQLRestorer(Restorer):
             self._finish(db, journal)
         journal.remove()
 
-    def _capture(self, db, journal: SwapJournal) -> None:
+    def _capture(self, db, journal: SwapJournal, events: list[objects.SchemaObject]) -> None:
         journal.old_tables = objects.list_relations(self.engine, db, self.database)
         journal.new_tables = objects.list_relations(self.engine, db, journal.scratch)
         journal.old_objects = objects.capture(self.engine, db, self.database, self.database)
-        journal.new_objects = objects.capture(self.engine, db, journal.scratch, self.database)
+        # Events as restored, not as paused in the scratch schema.
+        not_events = tuple(kind for kind in objects.KINDS if kind != "event")
+        restored = objects.capture(self.engine, db, journal.scratch, self.database, not_events)
+        journal.new_objects = restored + events
 
     def _drop_for_rename(self, db, journal: SwapJournal) -> None:
         # Old views go too: a restored table may take the name of a view created later.
@@ -179,6 +187,10 @@ class MySQLRestorer(Restorer):
     def _scratch_name(self, kind: str) -> str:
         suffix = scratch_suffix(kind)
         return self.database[: MAX_NAME - len(suffix)] + suffix
+
+    def _pause_events(self, schema: str) -> list[objects.SchemaObject]:
+        with self.engine.session(schema) as db:
+            return objects.pause_events(self.engine, db, schema, self.database)
 
     def _create_schema(self, name: str) -> None:
         with self.engine.session("") as db:

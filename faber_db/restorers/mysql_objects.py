@@ -65,12 +65,14 @@ def list_relations(engine: Engine, db, schema: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def capture(engine: Engine, db, schema: str, rewrite_to: str) -> list[SchemaObject]:
+def capture(
+    engine: Engine, db, schema: str, rewrite_to: str, kinds: tuple[str, ...] = KINDS
+) -> list[SchemaObject]:
     """Every view, trigger, routine and event of `schema`, ready to create in `rewrite_to`."""
     qualifier = re.compile(re.escape(engine.quote(schema)) + r"\.")
     replacement = engine.quote(rewrite_to).replace("\\", "\\\\") + "."
     objects = []
-    for kind in KINDS:
+    for kind in kinds:
         for (name,) in engine.query(db, LISTINGS[kind], (schema,)):
             create, sql_mode = _show_create(engine, db, kind, schema, name)
             objects.append(SchemaObject(kind, name, qualifier.sub(replacement, create), sql_mode))
@@ -85,6 +87,17 @@ def _show_create(engine: Engine, db, kind: str, schema: str, name: str) -> tuple
     if row[create_index] is None:
         raise PermissionError(f"no privilege to read the definition of {kind} {schema}.{name}")
     return row[create_index], (row[mode_index] if mode_index is not None else None)
+
+
+def pause_events(engine: Engine, db, schema: str, rewrite_to: str) -> list[SchemaObject]:
+    """Capture `schema`'s events as restored, then DISABLE them there: with the event
+    scheduler on, an event loaded into a scratch schema would otherwise run on the
+    restored rows before they are checked and swapped in. The captured definitions
+    (enabled or not, as backed up) are what the target gets."""
+    events = capture(engine, db, schema, rewrite_to, kinds=("event",))
+    for obj in events:
+        engine.query(db, f"ALTER EVENT {engine.quote(schema)}.{engine.quote(obj.name)} DISABLE")
+    return events
 
 
 def drop(engine: Engine, db, schema: str, obj: SchemaObject) -> None:
