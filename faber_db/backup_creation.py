@@ -224,15 +224,23 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
             )
         )
         try:
+
+            def report_progress() -> None:
+                _notify(progress, f"dumping: {human_size(_size(output))}")
+
             # SQLite's manifest and migrations come from the copy that is backed up.
             from_copy = None
             if keep_copy is None:
                 manifest = read_manifest(engine, db, snapshot.exact)
             else:
-                from_copy = _manifest_once_copied(engine, running, work, config.migrations_table)
-            created = running.wait(
-                poll=lambda: _notify(progress, f"dumping: {human_size(_size(output))}")
-            )
+                from_copy = _manifest_once_copied(
+                    engine,
+                    running,
+                    work,
+                    config.migrations_table,
+                    lambda: _notify(progress, "taking a consistent copy"),
+                )
+            created = running.wait(poll=report_progress)
         except BaseException:
             running.kill()
             raise
@@ -246,15 +254,18 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
 
 
 def _manifest_once_copied(
-    engine: Engine, running: RunningHandler, work: Path, table: str
+    engine: Engine, running: RunningHandler, work: Path, table: str, poll: Callable[[], None]
 ) -> tuple[dict, dict] | None:
     """SQLite: read the manifest from the handler's consistent copy as soon as it is
     complete, while the handler integrity-checks and compresses that same copy (all
     three only read it). None when the handler ended before signalling the copy."""
-    ready = work / "copy.ready"
+    ready, waits = work / "copy.ready", 0
     while not ready.exists():
         if running.finished.wait(0.02):
             return None
+        waits += 1
+        if waits % 10 == 0:
+            poll()
     try:
         return _manifest_from_copy(engine, work / "copy.sqlite3", table)
     except Exception:
