@@ -30,6 +30,14 @@ SERVER_URLS = {
 ENGINES = ("sqlite", "postgresql", "mysql")
 
 
+def skip_outside_ci(message: str) -> None:
+    """Skip a test whose environment is missing; under CI=true, where everything it
+    needs is installed, fail instead, so nothing is silently left untested."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_server(engine: str) -> None:
     """Skip when the server is unreachable; under CI=true, fail instead."""
     if engine == "sqlite":
@@ -37,10 +45,7 @@ def require_server(engine: str) -> None:
     try:
         engine_for(parse_url(SERVER_URLS[engine])).connect().close()
     except FaberError as exc:
-        message = f"{engine} server at {SERVER_URLS[engine]} is unreachable: {exc.message}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_outside_ci(f"{engine} server at {SERVER_URLS[engine]} is unreachable: {exc.message}")
 
 
 def unique_name(prefix: str = "faber_test") -> str:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from support import skip_outside_ci
 
 from faber_db import __version__
 from faber_db.resources import validation_errors
@@ -130,7 +131,7 @@ def plugin_files() -> list[str]:
         check=False,
     )
     if listed.returncode != 0:
-        pytest.skip("git is needed to list the plugin's files")
+        skip_outside_ci("git is needed to list the plugin's files")
     return [name for name in listed.stdout.split("\0") if name and (REPO / name).is_file()]
 
 
@@ -195,10 +196,7 @@ def require_package_index() -> None:
     try:
         socket.create_connection((parts.hostname, parts.port or 443), timeout=5).close()
     except OSError as exc:
-        message = f"the package index {index} is unreachable: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_outside_ci(f"the package index {index} is unreachable: {exc}")
 
 
 @pytest.fixture(scope="module")
