@@ -236,7 +236,7 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
                 from_copy = _manifest_once_copied(
                     engine,
                     running,
-                    work,
+                    keep_copy,
                     config.migrations_table,
                     lambda: _notify(progress, "taking a consistent copy"),
                 )
@@ -254,12 +254,12 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
 
 
 def _manifest_once_copied(
-    engine: Engine, running: RunningHandler, work: Path, table: str, poll: Callable[[], None]
+    engine: Engine, running: RunningHandler, copy: Path, table: str, poll: Callable[[], None]
 ) -> tuple[dict, dict] | None:
     """SQLite: read the manifest from the handler's consistent copy as soon as it is
     complete, while the handler integrity-checks and compresses that same copy (all
     three only read it). None when the handler ended before signalling the copy."""
-    ready, waits = work / "copy.ready", 0
+    ready, waits = copy.with_name("copy.ready"), 0  # beside it, in the work directory
     while not ready.exists():
         if running.finished.wait(0.02):
             return None
@@ -267,7 +267,7 @@ def _manifest_once_copied(
         if waits % 10 == 0:
             poll()
     try:
-        return _manifest_from_copy(engine, work / "copy.sqlite3", table)
+        return _manifest_from_copy(engine, copy, table)
     except Exception:
         # A damaged copy also fails the handler's integrity_check, whose error says more.
         running.wait()

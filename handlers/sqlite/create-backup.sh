@@ -7,8 +7,9 @@
 #   FABER_FORMAT         custom (a SQLite database file) | sql (SQL text)
 #   FABER_COMPRESSION    zstd | gzip | none
 #   FABER_OUTPUT, FABER_WORK_DIR, FABER_PARENT_PID
-#   FABER_KEEP_COPY      where to leave the uncompressed consistent copy (faber-db
-#                        reads its manifest from it, so counts match the backup exactly)
+#   FABER_KEEP_COPY      where to write the uncompressed consistent copy and leave it
+#                        (faber-db reads its manifest from it, once $FABER_WORK_DIR/copy.ready
+#                        exists, so counts match the backup exactly)
 #   FABER_PYTHON         the Python interpreter to run sqlite_tool.py with
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +20,7 @@ STARTED=$(now)
 start_watchdog "$FABER_WORK_DIR"
 PYTHON=${FABER_PYTHON:-python3}
 require_tool "$PYTHON"
-copy="$FABER_WORK_DIR/copy.sqlite3"
+copy=${FABER_KEEP_COPY:-$FABER_WORK_DIR/copy.sqlite3}
 
 "$PYTHON" "$HERE/sqlite_tool.py" backup "$FABER_SQLITE_PATH" "$copy" ||
   fail tool_failed "the SQLite online backup failed" tool s sqlite3-backup-api
@@ -47,5 +48,4 @@ case "$FABER_FORMAT" in
 esac
 wait "$checker" ||
   fail tool_failed "the copy fails PRAGMA integrity_check (is the source database damaged?): $(head -c 300 "$FABER_WORK_DIR/check.err")" tool s sqlite3
-[ -n "${FABER_KEEP_COPY:-}" ] && [ "$FABER_KEEP_COPY" != "$copy" ] && mv -- "$copy" "$FABER_KEEP_COPY"
 emit_created sqlite sqlite3-backup-api "$("$PYTHON" -c 'import sqlite3; print(sqlite3.sqlite_version)')"
