@@ -69,6 +69,7 @@ send_sql() {
     produce_sql >&3
     return
   fi
+  mkfifo -m 600 -- "$work/tail.fifo" || return 2
   tail -c 4096 <"$work/tail.fifo" >"$work/tail" &
   local tail_pid=$!
   produce_sql | tee -- "$work/tail.fifo" >&3
@@ -80,7 +81,7 @@ send_sql() {
 
 restore_list
 work=$FABER_WORK_DIR
-mkfifo -m 600 -- "$work/psql.fifo" "$work/tail.fifo" || fail tool_failed "cannot create FIFOs in $work"
+mkfifo -m 600 -- "$work/psql.fifo" || fail tool_failed "cannot create a FIFO in $work"
 psql -X -q --no-password -v ON_ERROR_STOP=1 -f - <"$work/psql.fifo" >/dev/null &
 psql_pid=$!
 exec 3>"$work/psql.fifo"
