@@ -37,13 +37,14 @@ def remove_stale_workspaces(directory: Path) -> list[str]:
         return removed
     for child in directory.iterdir():
         match = PARTIAL_RE.match(child.name)
-        if match and not _process_alive(int(match.group(1))):
+        if match and not process_alive(int(match.group(1))):
             shutil.rmtree(child, ignore_errors=True)
             removed.append(child.name)
     return removed
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True when a process with this pid exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

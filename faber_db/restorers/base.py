@@ -23,7 +23,7 @@ from faber_db.engines import engine_for
 from faber_db.engines.base import Engine
 from faber_db.errors import RestoreFailedError, ToolFailedError
 from faber_db.handlers import HandlerCall, RunningHandler, handler_paths_env
-from faber_db.workspace import partial_workspace, remove_stale_workspaces
+from faber_db.workspace import partial_workspace, process_alive, remove_stale_workspaces
 
 Progress = Callable[[str], None]
 # check(engine bound to a staged copy): raise VerificationFailedError to stop before the swap
@@ -158,14 +158,3 @@ def scratch_owner_gone(name: str) -> bool | None:
     if match is None or match.group(3) != host_tag():
         return None
     return not process_alive(int(match.group(2)))
-
-
-def process_alive(pid: int) -> bool:
-    """True when a process with this pid exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

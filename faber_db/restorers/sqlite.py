@@ -22,8 +22,8 @@ from pathlib import Path
 
 from faber_db.engines.base import Engine
 from faber_db.handlers import handler_paths_env
-from faber_db.restorers.base import BackupSource, Restorer, StagedCheck, process_alive
-from faber_db.workspace import partial_workspace
+from faber_db.restorers.base import BackupSource, Restorer, StagedCheck
+from faber_db.workspace import partial_workspace, process_alive
 
 STAGED_MARK = ".faber-restore-"
 COMPANIONS = ("", "-journal", "-wal", "-shm")
