@@ -59,7 +59,9 @@ logging.getLogger("sqlglot").addFilter(_CommandFallbackFilter())
 def parse_statement(text: str, dialect: str) -> exp.Expression | None:
     """The parsed statement, or None when sqlglot did not really understand it."""
     try:
-        parsed = [e for e in sqlglot.parse(text, read=SQLGLOT_DIALECTS[dialect]) if e is not None]
+        parsed = [
+            e for e in sqlglot.parse(text, read=SQLGLOT_DIALECTS.get(dialect)) if e is not None
+        ]
     except (SqlglotError, RecursionError, ValueError):
         return None
     if len(parsed) != 1 or isinstance(parsed[0], exp.Command):

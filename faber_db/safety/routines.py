@@ -258,7 +258,7 @@ def _after_handler(words: list[str], i: int) -> int | None:
 
 def _leaf(text: str, tokens: list[Token], start: int, dialect: str) -> InnerStatement | None:
     head = tokens[start].text.upper() if tokens[start].kind == "word" else ""
-    if head == _DYNAMIC[dialect]:
+    if head == _DYNAMIC.get(dialect, "EXECUTE"):
         return InnerStatement(text[tokens[start].start :], dynamic=True)
     if head in _SKIP_STATEMENTS or _assignment(tokens, start):
         return None

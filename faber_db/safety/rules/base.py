@@ -7,7 +7,7 @@ position in the script (the analyzer adds that).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -26,6 +26,15 @@ class RuleContext:
     def version_below(self, major: int) -> bool:
         """True when the server version is known and older than major."""
         return self.server_version is not None and tuple(self.server_version) < (major,)
+
+
+#: The key of a dialect table's entry for engines the table does not name.
+ANY_DIALECT = "*"
+
+
+def for_dialect(table: Mapping[str, str], dialect: str) -> str:
+    """table's entry for dialect, or its generic ANY_DIALECT entry: never a KeyError."""
+    return table.get(dialect, table[ANY_DIALECT])
 
 
 Rule = Callable[[exp.Expression, RuleContext], Iterable[Hit]]

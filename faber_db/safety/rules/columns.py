@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from faber_db.safety.findings import Hit
 from faber_db.safety.rules.base import (
+    ANY_DIALECT,
     RuleContext,
     alter_table,
     alter_table_parts,
@@ -16,6 +17,7 @@ from faber_db.safety.rules.base import (
     column_hit,
     column_name,
     constraint_kinds,
+    for_dialect,
     has_constraint,
     is_not_null,
     statement_rule,
@@ -117,6 +119,7 @@ _NOT_NULL_REASONS = {
     "postgresql": "fails as soon as the table has a row (existing rows would be NULL)",
     "mysql": "fills existing rows with the type's implicit default (0, '', zero date) without telling anyone",
     "sqlite": "is refused by SQLite even on an empty table ('Cannot add a NOT NULL column with default value NULL')",
+    ANY_DIALECT: "fails, or fills existing rows with values nobody chose",
 }
 
 
@@ -130,7 +133,7 @@ def add_not_null_without_default(expr: exp.Expression, ctx: RuleContext) -> Iter
     for column in column_defs(actions):
         if is_not_null(column) and not _fills_itself(column):
             name = column_name(column, ctx)
-            message = f"ADD COLUMN {table}.{name} NOT NULL without DEFAULT {_NOT_NULL_REASONS[ctx.dialect]}"
+            message = f"ADD COLUMN {table}.{name} NOT NULL without DEFAULT {for_dialect(_NOT_NULL_REASONS, ctx.dialect)}"
             yield column_hit("add_not_null_without_default", "danger", message, table, name)
 
 

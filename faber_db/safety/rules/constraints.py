@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from faber_db.safety.findings import Hit
 from faber_db.safety.rules.base import (
+    ANY_DIALECT,
     RuleContext,
     added_constraints,
     alter_table,
@@ -17,6 +18,7 @@ from faber_db.safety.rules.base import (
     column_list,
     column_name,
     drop_targets,
+    for_dialect,
     has_constraint,
     kind_of,
     statement_rule,
@@ -27,6 +29,7 @@ _INDEX_BUILD = {
     "postgresql": "builds its index under an ACCESS EXCLUSIVE lock",
     "mysql": "builds its index (online in InnoDB, but the table is read in full)",
     "sqlite": "builds its index while holding the database write lock",
+    ANY_DIALECT: "builds an index over the whole table",
 }
 
 
@@ -59,12 +62,12 @@ def add_unique_constraint(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hi
         if isinstance(constraint, exp.UniqueColumnConstraint):
             columns = _unique_columns(constraint, ctx)
             obj = _key_object(table, _unique_name(name, constraint, ctx), columns)
-            message = f"ADD UNIQUE {obj} fails if existing rows hold duplicates, and {_INDEX_BUILD[ctx.dialect]}"
+            message = f"ADD UNIQUE {obj} fails if existing rows hold duplicates, and {for_dialect(_INDEX_BUILD, ctx.dialect)}"
             yield Hit("add_unique_constraint", "warning", message, obj, table, columns)
     for column in column_defs(actions):
         if has_constraint(column, exp.UniqueColumnConstraint):
             name = column_name(column, ctx)
-            message = f"ADD COLUMN {table}.{name} UNIQUE {_INDEX_BUILD[ctx.dialect]}"
+            message = f"ADD COLUMN {table}.{name} UNIQUE {for_dialect(_INDEX_BUILD, ctx.dialect)}"
             yield Hit(
                 "add_unique_constraint", "warning", message, f"{table}.{name}", table, (name,)
             )
@@ -95,7 +98,7 @@ def add_primary_key(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
         obj = _key_object(table, name, columns)
         message = (
             f"ADD PRIMARY KEY {obj} fails on duplicate or NULL values, makes its columns NOT NULL "
-            f"(a full scan) and {_INDEX_BUILD[ctx.dialect]}"
+            f"(a full scan) and {for_dialect(_INDEX_BUILD, ctx.dialect)}"
         )
         yield Hit("add_primary_key", "warning", message, obj, table, columns)
 
@@ -107,6 +110,7 @@ _FK_COST = {
     ),
     "mysql": "makes MySQL copy the table while foreign_key_checks is on (writes wait) and fails on orphan rows",
     "sqlite": "is checked only on later writes in SQLite",
+    ANY_DIALECT: "checks every existing row and fails on orphan rows",
 }
 
 
@@ -127,7 +131,7 @@ def add_foreign_key(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
             yield Hit(
                 "add_foreign_key",
                 "warning",
-                f"ADD FOREIGN KEY {obj} {_FK_COST[ctx.dialect]}",
+                f"ADD FOREIGN KEY {obj} {for_dialect(_FK_COST, ctx.dialect)}",
                 obj,
                 table,
                 columns,
@@ -138,7 +142,7 @@ def add_foreign_key(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
             yield Hit(
                 "add_foreign_key",
                 "warning",
-                f"ADD COLUMN {obj} REFERENCES {_FK_COST[ctx.dialect]}",
+                f"ADD COLUMN {obj} REFERENCES {for_dialect(_FK_COST, ctx.dialect)}",
                 obj,
                 table,
             )
