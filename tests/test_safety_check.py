@@ -249,3 +249,84 @@ def test_deleting_a_protected_backup_needs_the_plan_approved(production):
         "backups", "delete", backup_id, "--approve", out["result"]["plan_id"]
     )
     assert code == 0 and production.catalogue()["backups"] == []
+
+
+# --- dropped objects and what depends on them --------------------------------------------
+
+OBJECT_SETUP = {
+    "postgresql": [
+        "CREATE TYPE mood AS ENUM ('happy', 'sad')",
+        "CREATE TYPE spare AS ENUM ('x')",
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, m mood, history mood[])",
+        "CREATE VIEW happy_people AS SELECT id FROM people WHERE m = 'happy'",
+        "CREATE VIEW happy_count AS SELECT count(*) AS n FROM happy_people",
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+        "CREATE TRIGGER people_touch BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION touch()",
+    ],
+    "mysql": [
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, m VARCHAR(10))",
+        "CREATE VIEW happy_people AS SELECT id FROM people WHERE m = 'happy'",
+        "CREATE VIEW happy_count AS SELECT count(*) AS n FROM happy_people",
+        "CREATE TRIGGER people_touch BEFORE UPDATE ON people FOR EACH ROW SET NEW.m = NEW.m",
+        "CREATE FUNCTION double_it(x INT) RETURNS INT DETERMINISTIC RETURN x * 2",
+        "CREATE VIEW doubled AS SELECT double_it(id) AS d FROM people",
+    ],
+    "sqlite": [
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, m TEXT)",
+        "CREATE VIEW happy_people AS SELECT id FROM people WHERE m = 'happy'",
+        "CREATE TRIGGER people_touch BEFORE UPDATE ON people BEGIN SELECT 1; END",
+    ],
+}
+OBJECT_DROPS = {
+    "postgresql": "DROP VIEW happy_people;\nDROP TYPE mood;\nDROP TYPE spare;\n"
+    "DROP FUNCTION touch() CASCADE;\nDROP TRIGGER people_touch ON people;\n",
+    "mysql": "DROP VIEW happy_people;\nDROP TRIGGER people_touch;\nDROP FUNCTION double_it;\n",
+    "sqlite": "DROP VIEW happy_people;\nDROP TRIGGER people_touch;\n",
+}
+
+
+def test_dropped_objects_are_flagged_with_their_live_dependants(project):
+    engine = project.database.engine
+    project.database.script(OBJECT_SETUP[engine])
+    configure(project, engine)
+    write_migrations(project, {"20250101000000_drop_objects": OBJECT_DROPS[engine]}, engine)
+    code, out = project.run_json("check", "dev")
+    assert code == 0, out
+    found = {(f["rule"], f["object"]): f for f in out["result"]["findings"]}
+    view = found[("drop_view", "happy_people")]
+    trigger = found[("drop_trigger", "people_touch")]
+    assert view["severity"] == "warning" and trigger["severity"] == "warning"
+    assert trigger["impact"]["dependants"] == ["table people"]
+    if engine == "sqlite":  # SQLite records no dependencies between views
+        assert view["impact"] is None
+        return
+    assert view["impact"]["dependants"] == ["view happy_count"]
+    assert "happy_count" in view["message"]
+    if engine == "postgresql":
+        used = found[("drop_type", "mood")]
+        assert used["severity"] == "danger"
+        assert used["impact"]["dependants"] == [
+            "column people.history",
+            "column people.m",
+            "view happy_people",
+        ]
+        unused = found[("drop_type", "spare")]
+        assert unused["severity"] == "warning" and unused["impact"] == {"dependants": []}
+        function = found[("drop_function", "touch")]
+        assert function["severity"] == "danger"
+        assert function["impact"]["dependants"] == ["trigger people_touch on people"]
+    if engine == "mysql":
+        function = found[("drop_function", "double_it")]
+        assert function["severity"] == "warning"
+        assert function["impact"]["dependants"] == ["view doubled"]
+
+
+def test_dropped_objects_that_do_not_exist_have_unknown_dependants(project):
+    engine = project.database.engine
+    configure(project, engine)
+    write_migrations(project, {"20250101000000_drop": OBJECT_DROPS[engine]}, engine)
+    code, out = project.run_json("check", "dev")
+    assert code == 0, out
+    assert out["result"]["findings"]
+    assert all(f["impact"] is None for f in out["result"]["findings"])
+    assert all(f["severity"] in ("warning", "danger") for f in out["result"]["findings"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from faber_db.safety.findings import Hit
 from faber_db.safety.rules.base import RuleContext
+from faber_db.safety.rules.objects import OBJECT_RULES, kinds_for, object_drop_hits
 from faber_db.safety.sqlnames import column_object, token_name
 from faber_db.sqlsplit import tokenize
 
@@ -255,6 +256,40 @@ def _drop_hit(kind: str, name: str, ctx: RuleContext) -> Hit:
         return Hit("drop_table", "danger", message, name, name)
     rule = "drop_schema" if kind == "SCHEMA" and ctx.dialect != "mysql" else "drop_database"
     return Hit(rule, "blocked", f"DROP {kind} {name} is never run by automation", name)
+
+
+def _drop_object(toks: _Toks, ctx: RuleContext) -> FallbackResult | None:
+    """DROP VIEW/TYPE/DOMAIN/FUNCTION/.../EVENT, with the hits the parsed rule gives."""
+    if not toks.at(0, "DROP") or len(toks.up) < 2:
+        return None
+    kind = "MATERIALIZED VIEW" if toks.at(1, "MATERIALIZED", "VIEW") else toks.up[1]
+    if kind not in OBJECT_RULES:
+        return None
+    i = toks.skip(1 + len(kind.split()), "IF", "EXISTS")
+    names, signature = [], ""
+    while i < len(toks.up):
+        name, i = toks.name(i)
+        if not name:
+            break
+        names.append(name)
+        if toks.at(i, "(") and ")" in toks.up[i:]:
+            close = toks.up.index(")", i)
+            signature = "(" + " ".join(t.text for t in toks.tokens[i + 1 : close]) + ")"
+            i = close + 1
+        if not toks.at(i, ","):
+            break
+        i += 1
+    on_table = None
+    if toks.at(i, "ON"):
+        on_table, i = toks.name(i + 1)
+    rest = toks.up[i:]
+    understood = (
+        bool(names)
+        and kind in kinds_for(ctx.dialect)
+        and all(word in ("CASCADE", "RESTRICT") for word in rest)
+    )
+    hits = object_drop_hits(kind, names, "CASCADE" in rest, ctx.dialect, on_table, signature)
+    return FallbackResult(hits, understood)
 
 
 def _truncate(toks: _Toks) -> FallbackResult:
@@ -589,6 +624,7 @@ _HANDLERS = (
     _rename_table,
     _create_index,
     _drop_index,
+    _drop_object,
     _drop_or_truncate,
     _alter_table,
 )

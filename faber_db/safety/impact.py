@@ -12,17 +12,27 @@ A probe answers four questions and returns None for what it cannot measure
 probe quotes it. Each question is asked once per table (or column) however
 many findings share it.
 
+A probe may also answer ``dependants(rule, object, table) -> list[str] | None``
+for the drop_view, drop_type, drop_function, ... findings: what uses the
+dropped object ("column public.users.role", "view public.v2", for a trigger
+the table it fires on). A probe without the method, or without a connection,
+leaves those findings as the rules made them.
+
 Escalation: ``create_index_non_concurrent`` becomes "danger" when the table
 holds more than LARGE_TABLE_ROWS rows or LARGE_TABLE_BYTES bytes, because the
-write lock then lasts minutes rather than milliseconds.
+write lock then lasts minutes rather than milliseconds. ``drop_type`` becomes
+"danger" when columns use the type: without CASCADE the migration fails there,
+with CASCADE those columns and their data are dropped.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from faber_db.safety.findings import Finding
+from faber_db.safety.sqlnames import same_table
 
 LARGE_TABLE_ROWS = 100_000
 LARGE_TABLE_BYTES = 100 * 1024 * 1024
@@ -51,11 +61,12 @@ class _CachedProbe:
         self.probe = probe
         self.answers: dict[tuple, Any] = {}
 
-    def ask(self, method: str, *args: Any) -> int | None:
-        """The probe's answer to method(*args), asked at most once."""
+    def ask(self, method: str, *args: Any) -> Any:
+        """The probe's answer to method(*args), asked at most once (None: it cannot say)."""
         key = (method, *args)
         if key not in self.answers:
-            self.answers[key] = getattr(self.probe, method)(*args)
+            answer = getattr(self.probe, method, None)
+            self.answers[key] = answer(*args) if answer is not None else None
         return self.answers[key]
 
 
@@ -81,7 +92,26 @@ def _rows_and_duplicates(finding: Finding, probe: _CachedProbe) -> dict[str, int
     return impact
 
 
-Measure = Callable[[Finding, _CachedProbe], dict[str, int | None]]
+def _dependants(finding: Finding, probe: _CachedProbe) -> dict[str, Any]:
+    answer = probe.ask("dependants", finding.rule, finding.object, finding.table)
+    return {"dependants": list(answer) if answer is not None else None}
+
+
+#: Rules measured by the dropped object's name rather than by a table.
+OBJECT_RULES = (
+    "drop_view",
+    "drop_materialized_view",
+    "drop_type",
+    "drop_function",
+    "drop_procedure",
+    "drop_trigger",
+    "drop_sequence",
+    "drop_event",
+)
+#: How many dependants a message names before "and N more".
+SHOWN_DEPENDANTS = 5
+
+Measure = Callable[[Finding, _CachedProbe], dict[str, Any]]
 MEASURES: dict[str, Measure] = {
     "drop_table": _rows,
     "truncate": _rows,
@@ -101,24 +131,30 @@ MEASURES: dict[str, Measure] = {
     "alter_column_type": _rows_and_size,
     "add_column_rewrite": _rows_and_size,
     "vacuum_full_or_cluster": _rows_and_size,
+    **dict.fromkeys(OBJECT_RULES, _dependants),
 }
 
 
 def estimate_impact(findings: list[Finding], probe: ImpactProbe) -> None:
-    """Set ``impact`` on every finding the probe can measure; may raise severity."""
+    """Set ``impact`` on every finding the probe can measure; may raise severity.
+
+    findings are in the order they run (migration by migration).
+    """
     cached = _CachedProbe(probe)
-    for finding in findings:
+    for position, finding in enumerate(findings):
         measure = MEASURES.get(finding.rule)
-        if measure is None or not finding.table:
+        if measure is None or not (finding.object if measure is _dependants else finding.table):
             continue
         impact = {
             key: value for key, value in measure(finding, cached).items() if value is not None
         }
         finding.impact = impact or None
-        _escalate(finding)
+        _escalate(finding, findings[:position])
 
 
-def _escalate(finding: Finding) -> None:
+def _escalate(finding: Finding, earlier: list[Finding]) -> None:
+    if finding.impact and finding.impact.get("dependants"):
+        _name_dependants(finding, finding.impact["dependants"], earlier)
     if finding.rule != "create_index_non_concurrent" or not finding.impact:
         return
     rows = finding.impact.get("rows") or 0
@@ -126,3 +162,47 @@ def _escalate(finding: Finding) -> None:
     if rows > LARGE_TABLE_ROWS or size > LARGE_TABLE_BYTES:
         finding.severity = "danger"
         finding.message += f" ({finding.table} holds {rows:,} rows, {size / 1024 / 1024:,.0f} MB)"
+
+
+_QUOTED_OR_PLAIN = re.compile(r'"((?:[^"]|"")*)"|([^."]+)')
+
+
+def _name_parts(text: str) -> list[str]:
+    """The parts of a dotted name as PostgreSQL prints it (quote_ident, regclass)."""
+    return [
+        quoted.replace('""', '"') if quoted or not plain else plain
+        for quoted, plain in _QUOTED_OR_PLAIN.findall(text)
+    ]
+
+
+def _column_left_earlier(dependant: str, earlier: list[Finding]) -> bool:
+    """True when an earlier statement retypes or drops that column (or its table)."""
+    parts = _name_parts(dependant.removeprefix("column "))
+    if len(parts) < 2:
+        return False
+    table, column = ".".join(parts[:-1]), parts[-1]
+    for f in earlier:
+        if not same_table(f.table, table):
+            continue
+        if f.rule == "drop_table" or (
+            f.rule in ("alter_column_type", "drop_column") and column in f.columns
+        ):
+            return True
+    return False
+
+
+def _name_dependants(finding: Finding, dependants: list[str], earlier: list[Finding]) -> None:
+    shown = ", ".join(dependants[:SHOWN_DEPENDANTS])
+    more = len(dependants) - SHOWN_DEPENDANTS
+    shown += f" and {more} more" if more > 0 else ""
+    if finding.rule == "drop_trigger":
+        finding.message += f" (it fires on {shown})"
+        return
+    finding.message += f" (depending on it: {shown})"
+    columns = [d for d in dependants if d.startswith("column ")]
+    if finding.rule == "drop_type" and any(not _column_left_earlier(c, earlier) for c in columns):
+        finding.severity = "danger"
+        finding.message += (
+            "; columns use this type: without CASCADE the migration fails here, "
+            "with CASCADE those columns and their data are dropped"
+        )

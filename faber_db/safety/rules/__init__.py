@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlglot import exp
 
 from faber_db.safety.findings import Hit
-from faber_db.safety.rules import columns, constraints, data, drops, indexes, misc  # noqa: F401
+from faber_db.safety.rules import (  # noqa: F401
+    columns,
+    constraints,
+    data,
+    drops,
+    indexes,
+    misc,
+    objects,
+)
 from faber_db.safety.rules.base import STATEMENT_RULES, RuleContext
 
 

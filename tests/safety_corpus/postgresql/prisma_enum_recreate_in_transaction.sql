@@ -1,4 +1,4 @@
--- expect: transaction_control*2, alter_column_type
+-- expect: transaction_control*2, alter_column_type, drop_type
 BEGIN;
 CREATE TYPE "Role_new" AS ENUM ('USER', 'ADMIN');
 ALTER TABLE "User" ALTER COLUMN "role" TYPE "Role_new" USING ("role"::text::"Role_new");

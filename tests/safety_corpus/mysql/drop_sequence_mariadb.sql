@@ -1,0 +1,2 @@
+-- expect: drop_sequence
+DROP SEQUENCE IF EXISTS invoice_seq;

@@ -1,0 +1,2 @@
+-- expect: drop_type
+DROP DOMAIN IF EXISTS email_address RESTRICT;

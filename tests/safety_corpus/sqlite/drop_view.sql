@@ -1,0 +1,2 @@
+-- expect: drop_view
+DROP VIEW IF EXISTS main.active_users;
