@@ -330,3 +330,31 @@ def test_dropped_objects_that_do_not_exist_have_unknown_dependants(project):
     assert out["result"]["findings"]
     assert all(f["impact"] is None for f in out["result"]["findings"])
     assert all(f["severity"] in ("warning", "danger") for f in out["result"]["findings"])
+
+
+@pytest.mark.parametrize(
+    ("script", "heading"),
+    [
+        (
+            "DROP TABLE victims;\nDELETE FROM people;\nDROP TABLE emails;\nDROP TABLE people;\n",
+            "DANGER",
+        ),
+        ("DROP VIEW old_people;\n", "WARNING"),
+        ("CREATE TABLE fresh (id INTEGER PRIMARY KEY);\n", "OK"),
+    ],
+)
+def test_check_text_is_headed_by_the_worst_finding(tmp_path, make_database, script, heading):
+    database = make_database("sqlite")
+    seed(database)
+    database.script(["CREATE VIEW old_people AS SELECT id FROM people"])
+    project = Project(tmp_path / "project", {"FABER_TEST_DEV_URL": database.url})
+    project.root.mkdir()
+    project.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
+    configure(project, "sqlite")
+    write_migrations(project, {"20250101000000_change": script}, "sqlite")
+    output = project.run("check", "dev")
+    assert output.returncode == 0, output.stderr
+    first = output.stdout.splitlines()[0]
+    assert first.startswith(f"{heading}: 1 pending migration(s) on dev"), output.stdout
+    if heading == "DANGER":
+        assert first.endswith("4 danger.") and "OK" not in first

@@ -25,7 +25,8 @@ def render(result: Result, as_json: bool, context=None) -> None:
         print(json.dumps(result.to_dict(), indent=2, default=str, ensure_ascii=False))
         return
     stream = sys.stdout
-    mark = MARKS.get(result.status, result.status.upper())
+    heading = HEADINGS.get(result.operation)
+    mark = (heading(result) if heading else None) or MARKS.get(result.status, result.status.upper())
     prefix = "" if result.message.upper().startswith(mark) else f"{mark}: "
     stream.write(f"{prefix}{result.message}\n")
     formatter = FORMATTERS.get(result.operation)
@@ -129,3 +130,12 @@ FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
 def register_formatter(operation: str, formatter: Callable[[dict], list[str]]) -> None:
     """Let a command module add its own human formatter."""
     FORMATTERS[operation] = formatter
+
+
+#: operation -> the heading word of its human text (None: the status's mark).
+HEADINGS: dict[str, Callable[[Result], str | None]] = {}
+
+
+def register_heading(operation: str, heading: Callable[[Result], str | None]) -> None:
+    """Let a command module head its human text by more than the status (check: DANGER)."""
+    HEADINGS[operation] = heading

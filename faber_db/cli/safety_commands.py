@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from faber_db.cli.render import register_formatter
+from faber_db.cli.render import register_formatter, register_heading
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -29,7 +29,11 @@ def finding_lines(findings: list[dict]) -> list[str]:
     """One line per finding: severity, rule, where, object, impact."""
     lines = []
     for f in findings:
-        impact = ", ".join(f"{k} {v}" for k, v in (f.get("impact") or {}).items() if v is not None)
+        impact = ", ".join(
+            f"{k} {len(v) if isinstance(v, list) else v}"
+            for k, v in (f.get("impact") or {}).items()
+            if v is not None
+        )
         lines.append(
             f"  {f['severity'].upper():<8} {f['rule']:<30} {f.get('migration') or '-'}:{f['line']}"
             f"  {f.get('object') or ''}" + (f"  ({impact})" if impact else "")
@@ -40,6 +44,17 @@ def finding_lines(findings: list[dict]) -> list[str]:
 
 def _check_lines(data: dict) -> list[str]:
     return safety_lines(data)
+
+
+def check_heading(result) -> str | None:
+    """The worst finding's severity (BLOCKED, DANGER, WARNING) heads a check; else OK."""
+    if result.status != "success":
+        return None
+    summary = result.result.get("summary") or {}
+    for severity in ("blocked", "danger", "warning"):
+        if summary.get(severity):
+            return severity.upper()
+    return None
 
 
 def safety_lines(data: dict) -> list[str]:
@@ -58,3 +73,4 @@ def safety_lines(data: dict) -> list[str]:
 
 
 register_formatter("check", _check_lines)
+register_heading("check", check_heading)
