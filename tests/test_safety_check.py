@@ -358,3 +358,23 @@ def test_check_text_is_headed_by_the_worst_finding(tmp_path, make_database, scri
     assert first.startswith(f"{heading}: 1 pending migration(s) on dev"), output.stdout
     if heading == "DANGER":
         assert first.endswith("4 danger.") and "OK" not in first
+
+
+TABLE_DEPENDANTS = {
+    "postgresql": ["trigger people_touch", "view happy_people"],
+    "mysql": ["trigger people_touch", "view doubled", "view happy_people"],
+    "sqlite": ["trigger people_touch"],  # SQLite records no view dependencies
+}
+
+
+def test_drop_table_names_the_triggers_and_views_that_go_with_it(project):
+    engine = project.database.engine
+    project.database.script(OBJECT_SETUP[engine])
+    configure(project, engine)
+    write_migrations(project, {"20250101000000_drop": "DROP TABLE people;\n"}, engine)
+    code, out = project.run_json("check", "dev")
+    assert code == 0, out
+    (finding,) = out["result"]["findings"]
+    assert finding["rule"] == "drop_table" and finding["impact"]["rows"] == 0
+    assert sorted(finding["impact"]["dependants"]) == TABLE_DEPENDANTS[engine]
+    assert "trigger people_touch" in finding["message"]

@@ -15,7 +15,8 @@ many findings share it.
 A probe may also answer ``dependants(rule, object, table) -> list[str] | None``
 for the drop_view, drop_type, drop_function, ... findings: what uses the
 dropped object ("column public.users.role", "view public.v2", for a trigger
-the table it fires on). A probe without the method, or without a connection,
+the table it fires on); for drop_table and table_rebuild, the views, foreign
+keys and triggers that go with the table or break. A probe without the method, or without a connection,
 leaves those findings as the rules made them.
 
 Escalation: ``create_index_non_concurrent`` becomes "danger" when the table
@@ -97,6 +98,10 @@ def _dependants(finding: Finding, probe: _CachedProbe) -> dict[str, Any]:
     return {"dependants": list(answer) if answer is not None else None}
 
 
+def _rows_and_dependants(finding: Finding, probe: _CachedProbe) -> dict[str, Any]:
+    return {**_rows(finding, probe), **_dependants(finding, probe)}
+
+
 #: Rules measured by the dropped object's name rather than by a table.
 OBJECT_RULES = (
     "drop_view",
@@ -113,14 +118,14 @@ SHOWN_DEPENDANTS = 5
 
 Measure = Callable[[Finding, _CachedProbe], dict[str, Any]]
 MEASURES: dict[str, Measure] = {
-    "drop_table": _rows,
+    "drop_table": _rows_and_dependants,
     "truncate": _rows,
     "truncate_cascade": _rows,
     "delete_without_where": _rows,
     "update_without_where": _rows,
     "drop_column": _rows,
     "add_not_null_without_default": _rows,
-    "table_rebuild": _rows,
+    "table_rebuild": _rows_and_dependants,
     "add_foreign_key": _rows,
     "add_check_constraint": _rows,
     "set_not_null": _rows_and_nulls,

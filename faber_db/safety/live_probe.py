@@ -7,7 +7,8 @@ columns that are not there yet answer None: the impact is unknown, never zero.
 records it: PostgreSQL's pg_depend (columns of an enum, views over a view,
 triggers and defaults calling a function or sequence), MySQL's trigger table
 and the views whose definition names a view or function, SQLite's trigger
-table. Object names are always passed as query parameters.
+table; for a dropped table, the views and foreign keys that use it and the
+triggers that go with it. Object names are always passed as query parameters.
 """
 
 from __future__ import annotations
@@ -158,6 +159,19 @@ def _pg_trigger(probe: LiveProbe, name: str, table: str | None) -> list[str] | N
     )
 
 
+def _pg_table(probe: LiveProbe, name: str, table: str | None) -> list[str] | None:
+    """Views and foreign keys that use the table, and the triggers dropped with it."""
+    found = _pg_relation(probe, name, table)
+    if found is None:
+        return None
+    triggers = probe._rows(
+        "SELECT 'trigger ' || quote_ident(tgname) FROM pg_trigger"
+        " WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal ORDER BY 1",
+        (probe._table(name),),
+    )
+    return found + triggers
+
+
 def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -187,12 +201,14 @@ _MYSQL_EXISTS = {
 }
 
 
-def _mysql_views_naming(probe: LiveProbe, name: str, suffix: str) -> list[str] | None:
+def _mysql_views_naming(
+    probe: LiveProbe, name: str, suffix: str, check: bool = True
+) -> list[str] | None:
     """Views whose stored definition names the object: MySQL and MariaDB store views
     as `schema`.`name`, MariaDB calls to a function of the view's own schema as `f`(."""
     schema, plain = _split(name)
     schema = _mysql_schema(probe, schema)
-    if not probe.engine.query(probe.db, _MYSQL_EXISTS[suffix], (schema, plain)):
+    if check and not probe.engine.query(probe.db, _MYSQL_EXISTS[suffix], (schema, plain)):
         return None  # not there (yet): nothing is known
     quote = probe.engine.quote
     qualified = _like_escaped(f"{quote(schema)}.{quote(plain)}{suffix}")
@@ -207,12 +223,45 @@ def _mysql_views_naming(probe: LiveProbe, name: str, suffix: str) -> list[str] |
     )
 
 
+def _mysql_table(probe: LiveProbe, name: str, _table: str | None) -> list[str] | None:
+    """The triggers MySQL drops with the table, and the views that then break."""
+    schema, plain = _split(name)
+    schema = _mysql_schema(probe, schema)
+    exists = (
+        "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+        " AND TABLE_TYPE = 'BASE TABLE'"
+    )
+    if not probe.engine.query(probe.db, exists, (schema, plain)):
+        return None
+    triggers = probe._rows(
+        "SELECT CONCAT('trigger ', TRIGGER_NAME) FROM information_schema.TRIGGERS"
+        " WHERE EVENT_OBJECT_SCHEMA = %s AND EVENT_OBJECT_TABLE = %s ORDER BY TRIGGER_NAME",
+        (schema, plain),
+    )
+    return triggers + (_mysql_views_naming(probe, name, "", check=False) or [])
+
+
 def _mysql_view(probe: LiveProbe, name: str, _table: str | None) -> list[str] | None:
     return _mysql_views_naming(probe, name, "")
 
 
 def _mysql_function(probe: LiveProbe, name: str, _table: str | None) -> list[str] | None:
     return _mysql_views_naming(probe, name, "(")
+
+
+def _sqlite_table(probe: LiveProbe, name: str, _table: str | None) -> list[str] | None:
+    """The triggers SQLite drops with the table (views naming it are not recorded)."""
+    schema, plain = _split(name)
+    if schema not in (None, "main"):
+        return None
+    exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    if not probe.engine.query(probe.db, exists, (plain,)):
+        return None
+    return probe._rows(
+        "SELECT 'trigger ' || name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?"
+        " ORDER BY name",
+        (plain,),
+    )
 
 
 def _sqlite_trigger(probe: LiveProbe, name: str, _table: str | None) -> list[str] | None:
@@ -231,6 +280,8 @@ def _sqlite_trigger(probe: LiveProbe, name: str, _table: str | None) -> list[str
 Lookup = Callable[[LiveProbe, str, "str | None"], "list[str] | None"]
 _DEPENDANT_LOOKUPS: dict[str, dict[str, Lookup]] = {
     "postgresql": {
+        "drop_table": _pg_table,
+        "table_rebuild": _pg_table,
         "drop_view": _pg_relation,
         "drop_materialized_view": _pg_relation,
         "drop_sequence": _pg_relation,
@@ -240,9 +291,15 @@ _DEPENDANT_LOOKUPS: dict[str, dict[str, Lookup]] = {
         "drop_trigger": _pg_trigger,
     },
     "mysql": {
+        "drop_table": _mysql_table,
+        "table_rebuild": _mysql_table,
         "drop_view": _mysql_view,
         "drop_function": _mysql_function,
         "drop_trigger": _mysql_trigger,
     },
-    "sqlite": {"drop_trigger": _sqlite_trigger},
+    "sqlite": {
+        "drop_table": _sqlite_table,
+        "table_rebuild": _sqlite_table,
+        "drop_trigger": _sqlite_trigger,
+    },
 }
