@@ -203,11 +203,12 @@ def _name_dependants(finding: Finding, dependants: list[str], earlier: list[Find
     if finding.rule == "drop_trigger":
         finding.message += f" (it fires on {shown})"
         return
-    finding.message += f" (depending on it: {shown})"
+    label = "affected" if finding.rule in ("drop_table", "table_rebuild") else "used by"
+    finding.message += f" ({label}: {shown})"
     columns = [d for d in dependants if d.startswith("column ")]
     if finding.rule == "drop_type" and any(not _column_left_earlier(c, earlier) for c in columns):
         finding.severity = "danger"
         finding.message += (
             "; columns use this type: without CASCADE the migration fails here, "
-            "with CASCADE those columns and their data are dropped"
+            "with CASCADE those columns are dropped with their data"
         )

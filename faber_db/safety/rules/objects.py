@@ -52,10 +52,7 @@ _EFFECTS = {
         "its stored rows and definition are gone (the rows can be recomputed only from the "
         "definition), and queries that read it break"
     ),
-    "drop_type": (
-        "the statement fails while a column, function or other type uses it "
-        "(the probe lists them when it can see the database)"
-    ),
+    "drop_type": "the statement fails while a column, function or other type still uses it",
     "drop_function": "views, triggers, defaults and application code that call it break",
     "drop_procedure": "application code and jobs that CALL it break",
     "drop_trigger": (
