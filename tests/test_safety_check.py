@@ -378,3 +378,17 @@ def test_drop_table_names_the_triggers_and_views_that_go_with_it(project):
     assert finding["rule"] == "drop_table" and finding["impact"]["rows"] == 0
     assert sorted(finding["impact"]["dependants"]) == TABLE_DEPENDANTS[engine]
     assert "trigger people_touch" in finding["message"]
+
+
+def test_check_heading_follows_the_worst_severity():
+    from faber_db.cli.safety_commands import check_heading
+    from faber_db.result import Result
+
+    def heading(status="success", **summary):
+        return check_heading(Result("check", status=status, result={"summary": summary}))
+
+    assert heading(blocked=1, danger=2) == "BLOCKED"
+    assert heading(danger=4, warning=1) == "DANGER"
+    assert heading(warning=1, info=3) == "WARNING"
+    assert heading(info=2) is None and heading() is None  # render prints OK
+    assert heading(status="error", danger=1) is None  # render prints ERROR
