@@ -59,7 +59,10 @@ def init_project(root: Path | None = None, force: bool = False) -> Result:
         message=f"Wrote {path.relative_to(root)}"
         + (f" (Prisma project, {prisma.provider})" if prisma.provider else ""),
         warnings=prisma.notes + [f"the previous config is kept as {k}" for k in kept],
-        suggestions=["faber-db status dev", "faber-db backup dev"],
+        suggestions=[
+            "faber-db db-create dev  (creates the dev database if it does not exist yet)",
+            "faber-db status dev",
+        ],
     )
 
 

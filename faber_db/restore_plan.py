@@ -13,7 +13,7 @@ from faber_db.errors import BackupNotFoundError
 from faber_db.text import human_duration
 from faber_db.timeutil import parse_utc, utcnow
 
-SAFETY_REASON = "pre-rollback"
+SAFETY_REASONS = {"rollback": "pre-rollback", "restore": "pre-restore"}
 
 
 @dataclass
@@ -132,7 +132,7 @@ def _table_change(table: str, now: int | None, at_backup: int | None) -> dict:
         change = "created after the backup; removed"
     else:
         diff = at_backup - now
-        change = "unchanged" if diff == 0 else f"{diff:+d} rows"
+        change = "same row count" if diff == 0 else f"{diff:+d} rows"
     return {"table": table, "now": now, "at_backup": at_backup, "change": change}
 
 
@@ -151,7 +151,7 @@ def rollback_candidates(
         and e.engine == target.engine
         and e.database == target.conn.database
         and e.status == "valid"
-        and e.reason != SAFETY_REASON
+        and e.reason not in SAFETY_REASONS.values()
         and e.path(project_root).exists()
         and (to_migration is None or e.migrations.get("last_migration") == to_migration)
     ]
@@ -168,7 +168,25 @@ def choose_rollback_backup(
     env = target.environment
     wanted = f" whose last migration is {to_migration}" if to_migration else ""
     raise BackupNotFoundError(
-        f"No valid backup of {env}{wanted} to roll back to (pre-rollback safety backups are "
-        "not chosen automatically). Nothing was changed.",
+        f"No valid backup of {env} ({target.engine} database '{target.conn.database}'){wanted}"
+        " to roll back to (pre-rollback and pre-restore safety backups are not chosen"
+        f" automatically).{_other_databases(entries, target)} Nothing was changed.",
         suggestions=[f"faber-db backups list {env}", f"faber-db rollback {env} --from <backup-id>"],
     )
+
+
+def _other_databases(entries: list[BackupEntry], target: Target) -> str:
+    """Where the environment's valid backups are of another database than its URL names
+    now (the URL changed, or the backups came from another engine): say which."""
+    others = sorted(
+        {
+            f"{e.engine} database '{e.database}'"
+            for e in entries
+            if e.environment == target.environment
+            and e.status == "valid"
+            and (e.engine, e.database) != (target.engine, target.conn.database)
+        }
+    )
+    if not others:
+        return ""
+    return f" The valid backups of {target.environment} are of {', '.join(others)}."

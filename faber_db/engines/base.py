@@ -49,6 +49,7 @@ class Engine(ABC):
     prisma_provider: ClassVar[str]
     backup_formats: ClassVar[tuple[str, ...]]  # the first is the default
     file_extensions: ClassVar[dict[str, str]]
+    format_descriptions: ClassVar[dict[str, str]] = {}  # format -> what people call it
 
     def __init__(self, conn: ConnectionInfo) -> None:
         self.conn = conn

@@ -31,6 +31,7 @@ class MySQLEngine(Engine):
     prisma_provider = "mysql"
     backup_formats = ("sql",)
     file_extensions = {"sql": ".sql"}
+    format_descriptions = {"sql": "SQL dump"}
 
     def quote(self, identifier: str) -> str:
         """Backtick quoting."""

@@ -90,6 +90,11 @@ class PostgresEngine(Engine):
     prisma_provider = "postgresql"
     backup_formats = ("custom", "sql", "directory")
     file_extensions = {"custom": ".dump", "sql": ".sql", "directory": ".dir"}
+    format_descriptions = {
+        "custom": "pg_dump custom archive",
+        "sql": "SQL dump",
+        "directory": "pg_dump directory archive",
+    }
 
     def connect(self, database: str | None = None):
         """Connect with psycopg in autocommit mode."""
@@ -130,6 +135,7 @@ class PostgresEngine(Engine):
         if (
             getattr(exc, "sqlstate", None) in ("28P01", "28000")
             or "authentication" in lowered
+            or ("role" in lowered and "does not exist" in lowered)
             or ("password" in lowered and "no password" not in lowered)
         ):
             return AuthFailedError(

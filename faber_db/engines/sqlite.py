@@ -23,6 +23,7 @@ class SQLiteEngine(Engine):
     prisma_provider = "sqlite"
     backup_formats = ("custom", "sql")
     file_extensions = {"custom": ".sqlite3", "sql": ".sql"}
+    format_descriptions = {"custom": "database file", "sql": "SQL dump"}
     placeholder = "?"
 
     def connect(self, database: str | None = None):
