@@ -16,7 +16,10 @@ from faber_db.resources import template_path
 from faber_db.result import Result
 
 SUPPORTED_PROVIDERS = ("postgresql", "mysql", "sqlite")
-GITIGNORE = "# Backups hold your data; never commit them.\nbackups/\nstate/\n"
+GITIGNORE = (
+    "# Backups hold your data; never commit them.\nbackups/\nstate/\n"
+    "# Lock files are per machine; the audit trail itself is meant to be kept.\naudit.jsonl.lock\n"
+)
 
 
 @dataclass

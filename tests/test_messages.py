@@ -4,6 +4,7 @@ state that was left, and the text says what is true (not a placeholder)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sqlite3
 
 import pytest
@@ -141,3 +142,22 @@ def test_migrate_reports_the_whole_time_including_the_backup(sqlite_project):
     assert "of it the backup" in out["message"]
     plan_text = json.dumps(out["result"]["plan"])
     assert "(enforcement" not in plan_text
+
+
+def test_init_ignores_what_must_not_be_committed(tmp_path):
+    project = Project(tmp_path / "fresh", {})
+    project.root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=project.root, check=True)
+    assert project.run_json("init")[0] == 0
+    assert project.run_json("db-create", "dev")[0] == 0
+    assert project.run_json("backup", "dev")[0] == 0
+    assert (project.config_dir / "audit.jsonl.lock").exists()
+    listed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "audit.jsonl.lock" not in listed and "backups/" not in listed, listed
+    assert "audit.jsonl" in listed  # the trail itself is meant to be committed
