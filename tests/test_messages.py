@@ -4,8 +4,8 @@ state that was left, and the text says what is true (not a placeholder)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sqlite3
+import subprocess
 
 import pytest
 from support import SERVER_URLS, Project, basic_config, require_server
