@@ -320,8 +320,9 @@ def _current_state(engine, migrations_table: str, counts: bool) -> CurrentState:
     with engine.session() as db:
         summary = migration_summary(engine, db, migrations_table)
         tables = engine.row_counts(db) if counts else {}
+        fingerprints = engine.table_fingerprints(db) if counts else {}
     applied = summary["migrations_list"] if summary["table_present"] else None
-    return CurrentState(True, tables, applied)
+    return CurrentState(True, tables, applied, fingerprints)
 
 
 def _dry_run_result(config: Config, plan: RestorePlan) -> Result:

@@ -36,6 +36,7 @@ class CurrentState:
     exists: bool
     tables: dict[str, int] = field(default_factory=dict)
     migrations: list[str] | None = None  # applied migrations; None without a tracking table
+    fingerprints: dict[str, str] = field(default_factory=dict)  # table -> schema fingerprint
 
     @property
     def empty(self) -> bool:
@@ -88,12 +89,18 @@ class RestorePlan:
         }
 
     def table_changes(self) -> list[dict]:
-        """Each table's row count now against at backup time."""
+        """Each table's row count and schema now against at backup time."""
         before, after = self.current.tables, self.entry.manifest.get("tables", {})
-        return [
-            _table_change(table, before.get(table), after.get(table))
-            for table in sorted(set(before) | set(after))
-        ]
+        then = self.entry.manifest.get("table_fingerprints")
+        changes = []
+        for table in sorted(set(before) | set(after)):
+            change = _table_change(table, before.get(table), after.get(table))
+            if change["now"] is not None and change["at_backup"] is not None:
+                change["schema"] = _schema_change(self.current.fingerprints.get(table), then, table)
+                if change["schema"] == "differs":
+                    change["change"] += "; schema differs (restored as it was)"
+            changes.append(change)
+        return changes
 
     def backup_summary(self) -> dict:
         """The backup chosen and its age."""
@@ -134,6 +141,13 @@ def _table_change(table: str, now: int | None, at_backup: int | None) -> dict:
         diff = at_backup - now
         change = "same row count" if diff == 0 else f"{diff:+d} rows"
     return {"table": table, "now": now, "at_backup": at_backup, "change": change}
+
+
+def _schema_change(now: str | None, then: dict[str, str] | None, table: str) -> str:
+    """'same', 'differs', or 'unknown' (a backup taken before per-table fingerprints)."""
+    if then is None or now is None or table not in then:
+        return "unknown"
+    return "same" if then[table] == now else "differs"
 
 
 def rollback_candidates(

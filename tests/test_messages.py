@@ -161,3 +161,21 @@ def test_init_ignores_what_must_not_be_committed(tmp_path):
     ).stdout
     assert "audit.jsonl.lock" not in listed and "backups/" not in listed, listed
     assert "audit.jsonl" in listed  # the trail itself is meant to be committed
+
+
+def test_rollback_dry_run_names_tables_whose_schema_changed(project):
+    database = project.database
+    database.execute("CREATE TABLE kept (id INTEGER PRIMARY KEY, v VARCHAR(20))")
+    database.execute("CREATE TABLE altered (id INTEGER PRIMARY KEY, v VARCHAR(20))")
+    database.execute("INSERT INTO kept (id, v) VALUES (1, 'a')")
+    database.execute("INSERT INTO altered (id, v) VALUES (1, 'a')")
+    assert project.run_json("backup", "dev")[0] == 0
+    database.execute("ALTER TABLE altered ADD COLUMN extra INTEGER")
+    database.execute("UPDATE kept SET v = 'b'")
+    code, out = project.run_json("rollback", "dev", "--dry-run")
+    assert code == 0, out
+    tables = {t["table"].split(".")[-1]: t for t in out["result"]["tables"]}
+    assert tables["kept"]["schema"] == "same"
+    assert tables["kept"]["change"] == "same row count"
+    assert tables["altered"]["schema"] == "differs"
+    assert tables["altered"]["change"].startswith("same row count; schema differs")

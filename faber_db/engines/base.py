@@ -130,6 +130,24 @@ class Engine(ABC):
             digest.update(line.encode("utf-8") + b"\n")
         return "sha256:" + digest.hexdigest()
 
+    def table_definitions(self, db) -> list[tuple[str, str]]:
+        """(table, canonical text) for each column list, constraint, index and trigger
+        of every user table; the table names are those list_tables() returns."""
+        return []
+
+    def table_fingerprints(self, db) -> dict[str, str]:
+        """sha256 per table over its sorted definitions: which tables' schemas changed."""
+        grouped: dict[str, list[str]] = {}
+        for table, text in self.table_definitions(db):
+            grouped.setdefault(table, []).append(" ".join(text.split()))
+        fingerprints = {}
+        for table, lines in grouped.items():
+            digest = hashlib.sha256()
+            for line in sorted(lines):
+                digest.update(line.encode("utf-8") + b"\n")
+            fingerprints[table] = "sha256:" + digest.hexdigest()
+        return fingerprints
+
     def table_size(self, db, table: str) -> int | None:
         """Bytes used by one table with its indexes, when the engine can tell."""
         return None
