@@ -285,6 +285,7 @@ def read_manifest(engine: Engine, db, exact: bool | None) -> dict:
     return {
         "tables": engine.row_counts(db),
         "schema_fingerprint": engine.schema_fingerprint(db),
+        "table_fingerprints": engine.table_fingerprints(db),
         "row_counts_exact": exact,
     }
 

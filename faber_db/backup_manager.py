@@ -14,6 +14,7 @@ from faber_db.backup_creation import BackupOptions, Progress, take_backup
 from faber_db.backup_verification import verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
 from faber_db.config import Config, check_environment_name
+from faber_db.engines import format_description
 from faber_db.exit_codes import ExitStatus
 from faber_db.plans import approval_gate, needs_approval, plan_id
 from faber_db.result import Result
@@ -100,7 +101,8 @@ def show_backup(config: Config, backup_id: str) -> Result:
         operation="backups-show",
         environment=entry.environment,
         result=entry_summary(entry),
-        message=f"{entry.id}: {entry.status}, {human_size(entry.size_bytes)}, {entry.format}/{entry.compression}",
+        message=f"{entry.id}: {entry.status}, {human_size(entry.size_bytes)}, "
+        f"{format_description(entry.engine, entry.format)}, {entry.compression}",
     )
 
 

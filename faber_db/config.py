@@ -138,11 +138,7 @@ class Config:
         check_environment_name(env)
         settings = self.environments.get(env)
         if settings is None:
-            known = ", ".join(sorted(self.environments)) or "none"
-            raise UnknownEnvironmentError(
-                f"Unknown environment '{env}' (configured: {known}).",
-                suggestions=[f"Add '{env}' under environments in {self.display_path()}"],
-            )
+            raise unknown_environment(env, sorted(self.environments))
         variable = settings.get("connection_string_env") or default_url_variable(env)
         url = os.environ.get(variable) or settings.get("default_url")
         if not url:
@@ -166,6 +162,27 @@ class Config:
 def default_url_variable(env: str) -> str:
     """DEV_DATABASE_URL for dev, PROD_DATABASE_URL for production, and so on."""
     return DEFAULT_URL_VARS.get(env, env.upper().replace("-", "_") + "_DATABASE_URL")
+
+
+def unknown_environment(env: str, known: list[str]) -> UnknownEnvironmentError:
+    """The error for an environment the config does not define, naming the closest
+    configured one (a typo such as 'prod' for 'production')."""
+    import difflib
+
+    listed = ", ".join(known) or "none"
+    close = [name for name in known if name.startswith(env) or env.startswith(name)]
+    close = close or difflib.get_close_matches(env, known, n=1, cutoff=0.5)
+    if close:
+        return UnknownEnvironmentError(
+            f"Unknown environment '{env}': did you mean '{close[0]}'? (configured: {listed})",
+            suggestions=[f"Run the same command with '{close[0]}' instead of '{env}'"],
+            details={"did_you_mean": close[0], "configured": known},
+        )
+    return UnknownEnvironmentError(
+        f"Unknown environment '{env}' (configured: {listed}).",
+        suggestions=[f"Use one of the configured environments: {listed}"],
+        details={"configured": known},
+    )
 
 
 def check_environment_name(env: str) -> None:

@@ -10,6 +10,7 @@ restore the backup; finally check the connection and the tracking table.
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -111,6 +112,7 @@ class Deployment:
         self.plan: dict = {}
         self.safety = SafetyReport()
         self.server_version = ""
+        self.started = time.monotonic()
 
     @property
     def env(self) -> str:
@@ -251,10 +253,13 @@ class Deployment:
                 db, *migration_timeouts(self.config)
             )
             self._apply_all(Applier(self.engine, db, tracking), planned)
-        total = sum(a.duration_seconds for a in self.applied)
+        applying = sum(a.duration_seconds for a in self.applied)
+        total = time.monotonic() - self.started
+        backup = f", {human_duration(total - applying)} of it the backup" if decision.take else ""
         return self._result(
             f"Applied {len(self.applied)} migration(s) to {self.env} "
-            f"({self.engine.name} {self.target.conn.redacted()}) in {human_duration(total)}.",
+            f"({self.engine.name} {self.target.conn.redacted()}) in {human_duration(total)}"
+            f"{backup}.",
             history,
         )
 
@@ -375,7 +380,7 @@ class Deployment:
             result["rollback_command"] = f"faber-db rollback {self.env} --from {backup_id}"
         return MigrationFailedError(
             message,
-            suggestions=failure_suggestions(self.env, outcome.name, backup_id),
+            suggestions=failure_suggestions(self.env, outcome.name, backup_id, outcome.rolled_back),
             details={"result": result},
         )
 
@@ -432,7 +437,8 @@ class Deployment:
                 last = exc
                 continue
             error.message += f" The database was restored automatically from {entry.id}."
-            error.suggestions = [f"faber-db status {self.env}"] + error.suggestions[1:]
+            failed = error.details.get("result", {}).get("failed_migration", "the migration")
+            error.suggestions = restored_suggestions(self.env, failed)
             return {"attempted": True, "succeeded": True, "attempts": attempt, "restore": outcome}
         error.message += f" Automatic rollback from {entry.id} failed: {last.message}"
         return {
@@ -480,9 +486,30 @@ def resolve_suggestions(env: str, name: str) -> list[str]:
     ]
 
 
-def failure_suggestions(env: str, name: str, backup_id: str | None) -> list[str]:
-    """What to do after a failed deploy, the rollback first when a backup exists."""
-    suggestions = []
-    if backup_id:
-        suggestions.append(f"faber-db rollback {env} --from {backup_id}")
-    return suggestions + resolve_suggestions(env, name) + [f"faber-db status {env}"]
+def failure_suggestions(
+    env: str, name: str, backup_id: str | None, rolled_back: bool = False
+) -> list[str]:
+    """What to do after a failed deploy, for the state it left.
+
+    When the failed migration's transaction rolled back, none of it is in the database:
+    marking it rolled back (after fixing it) is the whole repair, and restoring a backup
+    would also undo the migrations that did succeed. When statements stayed applied
+    (no transaction), restoring the pre-migration backup comes first."""
+    rollback = [f"faber-db rollback {env} --from {backup_id}"] if backup_id else []
+    if rolled_back:
+        return [
+            f"faber-db resolve {env} --rolled-back {name}  (nothing of it was applied; fix "
+            "its migration.sql, then migrate again)",
+            f"faber-db status {env}",
+            *[f"{command}  (only to undo the migrations before it too)" for command in rollback],
+        ]
+    return rollback + resolve_suggestions(env, name) + [f"faber-db status {env}"]
+
+
+def restored_suggestions(env: str, name: str) -> list[str]:
+    """After an automatic rollback restored the pre-migration backup: the failed
+    migration's tracking row went with it, so there is nothing to resolve."""
+    return [
+        f"faber-db status {env}",
+        f"fix {name}'s migration.sql, then: faber-db migrate {env} --dry-run",
+    ]

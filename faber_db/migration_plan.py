@@ -117,7 +117,7 @@ def decide_backup(
     if no_backup:
         return _skipped_backup(env, enforcement, wanted)
     if not wanted:
-        return BackupDecision(False, f"not required for {env} (enforcement {enforcement})")
+        return BackupDecision(False, f"not required for {env}: backup enforcement is {enforcement}")
     return BackupDecision(True, "; ".join(wanted))
 
 

@@ -43,6 +43,13 @@ def resolve_migration(
         "migration": name,
         "checksum": local.checksum if local else None,
     }
+    # Refuse what would be refused anyway before asking anybody to approve it.
+    with engine.session() as db, database_errors(engine, "reading the tracking table"):
+        rows = TrackingTable(engine, db, config.migrations_table).read()
+    if applied:
+        _check_can_mark_applied(rows or [], name, env)
+    else:
+        _check_can_mark_rolled_back(rows or [], name, env)
     gate = approval_gate(config, env, "resolve", plan, approval or Approval())
     if gate is not None:
         return gate
@@ -84,13 +91,7 @@ def _mark_applied(tracking: TrackingTable, migration: prisma.Migration, env: str
     if created:
         tracking.create()  # as Prisma does: this is how a database is baselined
         rows = []
-    mine = [r for r in rows if r.migration_name == migration.name and r.rolled_back_at is None]
-    if any(r.finished_at is not None for r in mine):
-        raise MigrationStateError(
-            f"Migration {migration.name} is already recorded as applied in {env} (Prisma P3008). "
-            "Nothing was changed.",
-            suggestions=[f"faber-db status {env}"],
-        )
+    mine = _check_can_mark_applied(rows, migration.name, env)
     failed = _failed_ids(mine)
     tracking.mark_rolled_back(failed)
     tracking.insert_applied(migration.name, migration.checksum)
@@ -106,8 +107,23 @@ def _mark_applied(tracking: TrackingTable, migration: prisma.Migration, env: str
     )
 
 
-def _mark_rolled_back(tracking: TrackingTable, name: str, env: str):
-    rows = [r for r in tracking.read() or [] if r.migration_name == name]
+def _check_can_mark_applied(
+    rows: list[TrackedMigration], name: str, env: str
+) -> list[TrackedMigration]:
+    """The migration's live rows; refuses (P3008) when it is already applied."""
+    mine = [r for r in rows if r.migration_name == name and r.rolled_back_at is None]
+    if any(r.finished_at is not None for r in mine):
+        raise MigrationStateError(
+            f"Migration {name} is already recorded as applied in {env} (Prisma P3008). "
+            "Nothing was changed.",
+            suggestions=[f"faber-db status {env}"],
+        )
+    return mine
+
+
+def _check_can_mark_rolled_back(rows: list[TrackedMigration], name: str, env: str) -> list[str]:
+    """The ids of the migration's failed rows; refuses when it has none (P3011, P3012)."""
+    rows = [r for r in rows if r.migration_name == name]
     if not rows:
         raise MigrationStateError(
             f"Migration {name} cannot be rolled back: it was never applied to {env} (Prisma P3011).",
@@ -120,6 +136,11 @@ def _mark_rolled_back(tracking: TrackingTable, name: str, env: str):
             "(Prisma P3012). To undo an applied migration, restore a backup taken before it.",
             suggestions=[f"faber-db backups list {env}", f"faber-db status {env}"],
         )
+    return failed
+
+
+def _mark_rolled_back(tracking: TrackingTable, name: str, env: str):
+    failed = _check_can_mark_rolled_back(tracking.read() or [], name, env)
     tracking.mark_rolled_back(failed)
     return (
         {"migration": name, "action": "rolled_back", "failed_rows_rolled_back": len(failed)},

@@ -16,7 +16,10 @@ from faber_db.resources import template_path
 from faber_db.result import Result
 
 SUPPORTED_PROVIDERS = ("postgresql", "mysql", "sqlite")
-GITIGNORE = "# Backups hold your data; never commit them.\nbackups/\nstate/\n"
+GITIGNORE = (
+    "# Backups hold your data; never commit them.\nbackups/\nstate/\n"
+    "# Lock files are per machine; the audit trail itself is meant to be kept.\naudit.jsonl.lock\n"
+)
 
 
 @dataclass
@@ -59,7 +62,10 @@ def init_project(root: Path | None = None, force: bool = False) -> Result:
         message=f"Wrote {path.relative_to(root)}"
         + (f" (Prisma project, {prisma.provider})" if prisma.provider else ""),
         warnings=prisma.notes + [f"the previous config is kept as {k}" for k in kept],
-        suggestions=["faber-db status dev", "faber-db backup dev"],
+        suggestions=[
+            "faber-db db-create dev  (creates the dev database if it does not exist yet)",
+            "faber-db status dev",
+        ],
     )
 
 

@@ -9,7 +9,8 @@ Both commands share these steps, in this order:
  3. approval (plans.approval_gate). With --into, the environment's own database
     is never touched, but the gate still applies on a protected environment: the
     database written to lives on that environment's server and is overwritten;
- 4. a safety backup of the current state (reason pre-rollback, kept >= 90 days);
+ 4. a safety backup of the current state (reason pre-rollback, or pre-restore for a
+    restore; kept >= 90 days);
  5. the engine's restore strategy (faber_db/restorers/), atomic for every engine;
  6. verification against the backup's manifest and migration state;
  7. the catalogue records the restore and the safety backup it is tied to.
@@ -41,7 +42,7 @@ from faber_db.exit_codes import exit_status_for_error
 from faber_db.locks import file_lock
 from faber_db.plans import approval_gate, plan_id
 from faber_db.restore_plan import (
-    SAFETY_REASON,
+    SAFETY_REASONS,
     CurrentState,
     RestorePlan,
     RestoreRequest,
@@ -319,8 +320,9 @@ def _current_state(engine, migrations_table: str, counts: bool) -> CurrentState:
     with engine.session() as db:
         summary = migration_summary(engine, db, migrations_table)
         tables = engine.row_counts(db) if counts else {}
+        fingerprints = engine.table_fingerprints(db) if counts else {}
     applied = summary["migrations_list"] if summary["table_present"] else None
-    return CurrentState(True, tables, applied)
+    return CurrentState(True, tables, applied, fingerprints)
 
 
 def _dry_run_result(config: Config, plan: RestorePlan) -> Result:
@@ -376,7 +378,8 @@ def _safety_backup(config: Config, plan: RestorePlan, progress):
     if progress:
         progress("taking the safety backup")
     started = time.monotonic()
-    options = BackupOptions(label=SAFETY_REASON, reason=SAFETY_REASON)
+    reason = SAFETY_REASONS[plan.request.operation]
+    options = BackupOptions(label=reason, reason=reason)
     try:
         entry, warnings = take_backup(config, plan.target, options, progress)
     except FaberError as error:

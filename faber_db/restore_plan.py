@@ -13,7 +13,7 @@ from faber_db.errors import BackupNotFoundError
 from faber_db.text import human_duration
 from faber_db.timeutil import parse_utc, utcnow
 
-SAFETY_REASON = "pre-rollback"
+SAFETY_REASONS = {"rollback": "pre-rollback", "restore": "pre-restore"}
 
 
 @dataclass
@@ -36,6 +36,7 @@ class CurrentState:
     exists: bool
     tables: dict[str, int] = field(default_factory=dict)
     migrations: list[str] | None = None  # applied migrations; None without a tracking table
+    fingerprints: dict[str, str] = field(default_factory=dict)  # table -> schema fingerprint
 
     @property
     def empty(self) -> bool:
@@ -88,12 +89,18 @@ class RestorePlan:
         }
 
     def table_changes(self) -> list[dict]:
-        """Each table's row count now against at backup time."""
+        """Each table's row count and schema now against at backup time."""
         before, after = self.current.tables, self.entry.manifest.get("tables", {})
-        return [
-            _table_change(table, before.get(table), after.get(table))
-            for table in sorted(set(before) | set(after))
-        ]
+        then = self.entry.manifest.get("table_fingerprints")
+        changes = []
+        for table in sorted(set(before) | set(after)):
+            change = _table_change(table, before.get(table), after.get(table))
+            if change["now"] is not None and change["at_backup"] is not None:
+                change["schema"] = _schema_change(self.current.fingerprints.get(table), then, table)
+                if change["schema"] == "differs":
+                    change["change"] += "; schema differs (restored as it was)"
+            changes.append(change)
+        return changes
 
     def backup_summary(self) -> dict:
         """The backup chosen and its age."""
@@ -132,8 +139,15 @@ def _table_change(table: str, now: int | None, at_backup: int | None) -> dict:
         change = "created after the backup; removed"
     else:
         diff = at_backup - now
-        change = "unchanged" if diff == 0 else f"{diff:+d} rows"
+        change = "same row count" if diff == 0 else f"{diff:+d} rows"
     return {"table": table, "now": now, "at_backup": at_backup, "change": change}
+
+
+def _schema_change(now: str | None, then: dict[str, str] | None, table: str) -> str:
+    """'same', 'differs', or 'unknown' (a backup taken before per-table fingerprints)."""
+    if then is None or now is None or table not in then:
+        return "unknown"
+    return "same" if then[table] == now else "differs"
 
 
 def rollback_candidates(
@@ -151,7 +165,7 @@ def rollback_candidates(
         and e.engine == target.engine
         and e.database == target.conn.database
         and e.status == "valid"
-        and e.reason != SAFETY_REASON
+        and e.reason not in SAFETY_REASONS.values()
         and e.path(project_root).exists()
         and (to_migration is None or e.migrations.get("last_migration") == to_migration)
     ]
@@ -168,7 +182,25 @@ def choose_rollback_backup(
     env = target.environment
     wanted = f" whose last migration is {to_migration}" if to_migration else ""
     raise BackupNotFoundError(
-        f"No valid backup of {env}{wanted} to roll back to (pre-rollback safety backups are "
-        "not chosen automatically). Nothing was changed.",
+        f"No valid backup of {env} ({target.engine} database '{target.conn.database}'){wanted}"
+        " to roll back to (pre-rollback and pre-restore safety backups are not chosen"
+        f" automatically).{_other_databases(entries, target)} Nothing was changed.",
         suggestions=[f"faber-db backups list {env}", f"faber-db rollback {env} --from <backup-id>"],
     )
+
+
+def _other_databases(entries: list[BackupEntry], target: Target) -> str:
+    """Where the environment's valid backups are of another database than its URL names
+    now (the URL changed, or the backups came from another engine): say which."""
+    others = sorted(
+        {
+            f"{e.engine} database '{e.database}'"
+            for e in entries
+            if e.environment == target.environment
+            and e.status == "valid"
+            and (e.engine, e.database) != (target.engine, target.conn.database)
+        }
+    )
+    if not others:
+        return ""
+    return f" The valid backups of {target.environment} are of {', '.join(others)}."

@@ -255,3 +255,7 @@ def test_auto_rollback_restores_the_pre_migration_backup(project):
     assert len(rows(project.database)) == len(SIMPLE)  # the failed row went with the restore
     code, status = project.run_json("status", "dev")
     assert code == ExitStatus.MIGRATIONS_PENDING and status["result"]["failed"] == []
+    # Nothing is left to resolve: no suggestion may lead to a command that fails (P3011).
+    suggestions = out["recovery"]["suggestions"]
+    assert suggestions[0] == "faber-db status dev"
+    assert not any("resolve" in s or "rollback" in s for s in suggestions), suggestions

@@ -101,7 +101,12 @@ def test_failed_migration_leaves_nothing_half_applied(project):
     result = out["result"]
     rollback = f"faber-db rollback dev --from {result['pre_migration_backup_id']}"
     assert result["rollback_command"] == rollback
-    assert out["recovery"]["suggestions"][0] == rollback and rollback.split()[-1] in out["message"]
+    # Its transaction rolled back: marking it rolled back is the repair; restoring the
+    # backup would also undo 20240101000000_ok, so it is offered last.
+    resolve = "faber-db resolve dev --rolled-back 20240102000000_broken"
+    assert out["recovery"]["suggestions"][0].startswith(resolve + "  ")
+    assert out["recovery"]["suggestions"][-1].startswith(rollback + "  ")
+    assert rollback.split()[-1] in out["message"]
     assert result["failed_migration"] == "20240102000000_broken"
     assert result["migrations_applied"] == ["20240101000000_ok"]
     assert (result["statement"]["number"], result["statement"]["line"]) == (3, 3)
@@ -119,6 +124,8 @@ def test_failed_migration_leaves_nothing_half_applied(project):
     code, refused = project.run_json("migrate", "dev")
     assert code == ExitStatus.MIGRATION_STATE and "20240102000000_broken" in refused["message"]
     assert "after_t" not in table_names(project.database)
+    code, resolved = project.run_json(*resolve.split()[1:])
+    assert code == 0, resolved
 
 
 @pytest.mark.parametrize("engine_name", ["postgresql"], indirect=True)

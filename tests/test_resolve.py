@@ -70,6 +70,20 @@ def test_resolve_errors_match_prisma(project):
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_a_refused_resolve_is_refused_before_anyone_is_asked_to_approve_it(project):
+    configure(project, "sqlite", safety={"protected_environments": ["dev"]})
+    write_migrations(project, SIMPLE, "sqlite")
+    first = "20240101000000_init"
+    assert project.run_json("migrate", "dev", "--yes")[0] == ExitStatus.APPROVAL_REQUIRED
+    code, out = project.run_json("migrate", "dev")
+    assert project.run_json("migrate", "dev", "--approve", out["result"]["plan_id"])[0] == 0
+    for args, prisma_code in ((("--applied", first), "P3008"), (("--rolled-back", first), "P3012")):
+        code, out = project.run_json("resolve", "dev", *args)
+        assert code == ExitStatus.MIGRATION_STATE and prisma_code in out["message"], out
+    assert len(rows(project.database)) == len(SIMPLE)
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
 def test_resolve_needs_exactly_one_action(project):
     configure(project, "sqlite")
     assert project.run("resolve", "dev").returncode == ExitStatus.USAGE

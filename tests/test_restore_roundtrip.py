@@ -37,6 +37,9 @@ def test_rollback_round_trip_and_safety_backup(project):
     assert code == 0, out
     assert snapshot(database) == changed
     assert out["result"]["migrations_rolled_back"] == []
+    restore_safety = out["result"]["safety_backup_id"]
+    entry = next(b for b in project.catalogue()["backups"] if b["id"] == restore_safety)
+    assert entry["reason"] == "pre-restore" and restore_safety.endswith("-pre-restore")
 
 
 def test_dry_run_changes_nothing_and_reports_the_loss(project):

@@ -133,9 +133,15 @@ def error_result(error: FaberError, operation: str, environment: str | None) -> 
         result=error.details.get("result", {}),
         message=error.message,
         error=error_body,
-        suggestions=error.suggestions,
+        suggestions=[_with_environment(s, environment) for s in error.suggestions],
         exit_status=exit_status_for_error(error.code),
     )
+
+
+def _with_environment(suggestion: str, environment: str | None) -> str:
+    # Errors raised below the command layer (an engine's "no such database") name the
+    # environment as <env>; the command knows which one it was.
+    return suggestion.replace("<env>", environment) if environment else suggestion
 
 
 def _raise_interrupt(signum, frame):

@@ -27,8 +27,10 @@ def render(result: Result, as_json: bool, context=None) -> None:
     stream = sys.stdout
     heading = HEADINGS.get(result.operation)
     mark = (heading(result) if heading else None) or MARKS.get(result.status, result.status.upper())
-    prefix = "" if result.message.upper().startswith(mark) else f"{mark}: "
-    stream.write(f"{prefix}{result.message}\n")
+    message = result.message
+    if message.upper().startswith(mark + ":"):  # "Dry run: ..." reads "DRY RUN: ..." too
+        message = message[len(mark) + 1 :].lstrip()
+    stream.write(f"{mark}: {message}\n")
     formatter = FORMATTERS.get(result.operation)
     if formatter and result.status != "error":
         for line in formatter(result.result):
@@ -66,7 +68,7 @@ def _backup_lines(data: dict) -> list[str]:
             ("id", data.get("backup_id")),
             ("file", data.get("file")),
             ("size", data.get("size_human")),
-            ("format", f"{data.get('format')}, {data.get('compression')}"),
+            ("format", f"{_format_name(data)}, {data.get('compression')}"),
             ("sha256", data.get("sha256")),
             ("tables", f"{len(tables)} ({sum(tables.values())} rows)" if tables else "0"),
             (
@@ -78,6 +80,12 @@ def _backup_lines(data: dict) -> list[str]:
             ("restore with", data.get("restore_command")),
         ]
     )
+
+
+def _format_name(data: dict) -> str:
+    from faber_db.engines import format_description
+
+    return format_description(str(data.get("engine")), str(data.get("format")))
 
 
 def _list_lines(data: dict) -> list[str]:

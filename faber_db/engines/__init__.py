@@ -19,7 +19,20 @@ ENGINE_MODULES = {
 }
 
 
+def engine_class(name: str) -> type[Engine]:
+    """The Engine class registered under `name`."""
+    module_name, class_name = ENGINE_MODULES[name]
+    return getattr(import_module(module_name), class_name)
+
+
+def format_description(engine_name: str, backup_format: str) -> str:
+    """How people should read a backup format name of this engine ("custom" is a
+    pg_dump archive on PostgreSQL, a database file copy on SQLite)."""
+    if engine_name not in ENGINE_MODULES:
+        return backup_format
+    return engine_class(engine_name).format_descriptions.get(backup_format, backup_format)
+
+
 def engine_for(conn: ConnectionInfo) -> Engine:
     """Return the Engine implementation for a connection."""
-    module_name, class_name = ENGINE_MODULES[conn.engine]
-    return getattr(import_module(module_name), class_name)(conn)
+    return engine_class(conn.engine)(conn)

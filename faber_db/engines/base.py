@@ -49,6 +49,7 @@ class Engine(ABC):
     prisma_provider: ClassVar[str]
     backup_formats: ClassVar[tuple[str, ...]]  # the first is the default
     file_extensions: ClassVar[dict[str, str]]
+    format_descriptions: ClassVar[dict[str, str]] = {}  # format -> what people call it
 
     def __init__(self, conn: ConnectionInfo) -> None:
         self.conn = conn
@@ -128,6 +129,24 @@ class Engine(ABC):
         for line in sorted(self.schema_objects(db)):
             digest.update(line.encode("utf-8") + b"\n")
         return "sha256:" + digest.hexdigest()
+
+    def table_definitions(self, db) -> list[tuple[str, str]]:
+        """(table, canonical text) for each column list, constraint, index and trigger
+        of every user table; the table names are those list_tables() returns."""
+        return []
+
+    def table_fingerprints(self, db) -> dict[str, str]:
+        """sha256 per table over its sorted definitions: which tables' schemas changed."""
+        grouped: dict[str, list[str]] = {}
+        for table, text in self.table_definitions(db):
+            grouped.setdefault(table, []).append(" ".join(text.split()))
+        fingerprints = {}
+        for table, lines in grouped.items():
+            digest = hashlib.sha256()
+            for line in sorted(lines):
+                digest.update(line.encode("utf-8") + b"\n")
+            fingerprints[table] = "sha256:" + digest.hexdigest()
+        return fingerprints
 
     def table_size(self, db, table: str) -> int | None:
         """Bytes used by one table with its indexes, when the engine can tell."""

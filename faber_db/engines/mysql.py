@@ -31,6 +31,7 @@ class MySQLEngine(Engine):
     prisma_provider = "mysql"
     backup_formats = ("sql",)
     file_extensions = {"sql": ".sql"}
+    format_descriptions = {"sql": "SQL dump"}
 
     def quote(self, identifier: str) -> str:
         """Backtick quoting."""
@@ -104,6 +105,10 @@ class MySQLEngine(Engine):
             " ".join(str(v) for v in row) for sql in _SCHEMA_QUERIES for row in self.query(db, sql)
         ]
         return [strip_schema_name(line, schema) for line in lines]
+
+    def table_definitions(self, db) -> list[tuple[str, str]]:
+        """Columns, indexes, foreign keys and triggers of every base table."""
+        return [(row[0], row[1]) for sql in _TABLE_QUERIES for row in self.query(db, sql)]
 
     def set_migration_timeouts(
         self, db, statement_seconds: float | None, lock_seconds: float | None
@@ -302,4 +307,26 @@ _SCHEMA_QUERIES = (
     " WHERE ROUTINE_SCHEMA = DATABASE()",
     "SELECT 'evt', EVENT_NAME, EVENT_DEFINITION FROM information_schema.EVENTS"
     " WHERE EVENT_SCHEMA = DATABASE()",
+)
+
+# Per-table definitions (see table_definitions), keyed by the table they belong to.
+_TABLE_QUERIES = (
+    "SELECT TABLE_NAME, CONCAT('col ', GROUP_CONCAT(CONCAT_WS(' ', COLUMN_NAME, COLUMN_TYPE,"
+    " IS_NULLABLE, IFNULL(COLUMN_DEFAULT, 'NULL'), EXTRA, IFNULL(COLLATION_NAME, ''))"
+    " ORDER BY ORDINAL_POSITION SEPARATOR ', ')) FROM information_schema.COLUMNS"
+    " WHERE TABLE_SCHEMA = DATABASE() GROUP BY TABLE_NAME",
+    "SELECT TABLE_NAME, CONCAT_WS(' ', 'idx', INDEX_NAME, NON_UNIQUE,"
+    " GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX)) FROM information_schema.STATISTICS"
+    " WHERE TABLE_SCHEMA = DATABASE() GROUP BY TABLE_NAME, INDEX_NAME, NON_UNIQUE",
+    "SELECT k.TABLE_NAME, CONCAT_WS(' ', 'fk', k.CONSTRAINT_NAME,"
+    " GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION), k.REFERENCED_TABLE_NAME,"
+    " GROUP_CONCAT(k.REFERENCED_COLUMN_NAME ORDER BY k.ORDINAL_POSITION), r.UPDATE_RULE,"
+    " r.DELETE_RULE) FROM information_schema.KEY_COLUMN_USAGE k"
+    " JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA"
+    " AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME"
+    " WHERE k.TABLE_SCHEMA = DATABASE() GROUP BY k.TABLE_NAME, k.CONSTRAINT_NAME,"
+    " k.REFERENCED_TABLE_NAME, r.UPDATE_RULE, r.DELETE_RULE",
+    "SELECT EVENT_OBJECT_TABLE, CONCAT_WS(' ', 'trg', TRIGGER_NAME, EVENT_MANIPULATION,"
+    " ACTION_TIMING, ACTION_STATEMENT) FROM information_schema.TRIGGERS"
+    " WHERE TRIGGER_SCHEMA = DATABASE()",
 )

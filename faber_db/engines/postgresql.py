@@ -26,6 +26,32 @@ USER_SCHEMAS = (
 NOT_EXTENSION_MEMBER = (
     "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
 )
+_TABLE = "n.nspname || '.' || c.relname"
+# Per-table definitions (see table_definitions): the same text as SCHEMA_QUERIES
+# gives, keyed by the table it belongs to.
+TABLE_QUERIES = (
+    f"""SELECT {_TABLE}, 'col ' || string_agg(
+            a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+            || COALESCE(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''), ', ' ORDER BY a.attnum)
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+        WHERE {USER_SCHEMAS} AND a.attnum > 0 AND NOT a.attisdropped
+          AND c.relkind IN ('r','p') GROUP BY n.nspname, c.relname""",
+    f"""SELECT {_TABLE}, 'con ' || co.conname || ' ' || pg_get_constraintdef(co.oid)
+        FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE {USER_SCHEMAS} AND c.relkind IN ('r','p')""",
+    f"""SELECT {_TABLE}, 'idx ' || pg_get_indexdef(i.indexrelid)
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE {USER_SCHEMAS} AND c.relkind IN ('r','p')""",
+    f"""SELECT {_TABLE}, 'trg ' || pg_get_triggerdef(t.oid)
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE {USER_SCHEMAS} AND NOT t.tgisinternal AND c.relkind IN ('r','p')""",
+)
 LIBPQ_PARAMS = {
     "sslmode": "PGSSLMODE",
     "sslrootcert": "PGSSLROOTCERT",
@@ -90,6 +116,11 @@ class PostgresEngine(Engine):
     prisma_provider = "postgresql"
     backup_formats = ("custom", "sql", "directory")
     file_extensions = {"custom": ".dump", "sql": ".sql", "directory": ".dir"}
+    format_descriptions = {
+        "custom": "pg_dump custom archive",
+        "sql": "SQL dump",
+        "directory": "pg_dump directory archive",
+    }
 
     def connect(self, database: str | None = None):
         """Connect with psycopg in autocommit mode."""
@@ -130,6 +161,7 @@ class PostgresEngine(Engine):
         if (
             getattr(exc, "sqlstate", None) in ("28P01", "28000")
             or "authentication" in lowered
+            or ("role" in lowered and "does not exist" in lowered)
             or ("password" in lowered and "no password" not in lowered)
         ):
             return AuthFailedError(
@@ -163,6 +195,10 @@ class PostgresEngine(Engine):
     def schema_objects(self, db) -> list[str]:
         """Canonical definitions from pg_catalog (owners, OIDs and ACLs left out)."""
         return [row[0] for sql in SCHEMA_QUERIES for row in self.query(db, sql)]
+
+    def table_definitions(self, db) -> list[tuple[str, str]]:
+        """Columns, constraints, indexes and triggers of every table, by schema.table."""
+        return [(row[0], row[1]) for sql in TABLE_QUERIES for row in self.query(db, sql)]
 
     def set_migration_timeouts(
         self, db, statement_seconds: float | None, lock_seconds: float | None

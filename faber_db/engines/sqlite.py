@@ -23,6 +23,7 @@ class SQLiteEngine(Engine):
     prisma_provider = "sqlite"
     backup_formats = ("custom", "sql")
     file_extensions = {"custom": ".sqlite3", "sql": ".sql"}
+    format_descriptions = {"custom": "database file", "sql": "SQL dump"}
     placeholder = "?"
 
     def connect(self, database: str | None = None):
@@ -61,6 +62,16 @@ class SQLiteEngine(Engine):
             " WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql IS NOT NULL",
         )
         return [" ".join(" ".join(str(v).split()) for v in row) for row in rows]
+
+    def table_definitions(self, db) -> list[tuple[str, str]]:
+        """Each table's CREATE statement and those of its indexes and triggers."""
+        rows = self.query(
+            db,
+            "SELECT tbl_name, type || ' ' || sql FROM sqlite_master"
+            " WHERE type IN ('table', 'index', 'trigger') AND sql IS NOT NULL"
+            " AND tbl_name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )
+        return [(row[0], row[1]) for row in rows]
 
     def table_size(self, db, table: str) -> int | None:
         """Pages of the table and its indexes, through the dbstat table when compiled in."""

@@ -165,13 +165,15 @@ class MySQLRestorer(Restorer):
     def _finish(self, db, journal: SwapJournal) -> None:
         for obj in journal.old_objects:
             objects.drop(self.engine, db, self.database, obj)
-        failures = objects.create_all(self.engine, db, self.database, journal.new_objects)
+        failures = objects.create_all(
+            self.engine, db, self.database, journal.new_objects, self.warnings
+        )
         self.warnings += [f"could not re-create {failure}" for failure in failures]
         self._drop_schemas(journal)
 
     def _undo(self, db, journal: SwapJournal) -> None:
         old = [obj for obj in journal.old_objects if obj.kind in ("view", "trigger")]
-        failures = objects.create_all(self.engine, db, self.database, old)
+        failures = objects.create_all(self.engine, db, self.database, old, self.warnings)
         self.warnings += [f"could not re-create the old {failure}" for failure in failures]
         self._drop_schemas(journal)
 
