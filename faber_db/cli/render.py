@@ -28,18 +28,62 @@ def render(result: Result, as_json: bool, context=None) -> None:
     mark = MARKS.get(result.status, result.status.upper())
     prefix = "" if result.message.upper().startswith(mark) else f"{mark}: "
     stream.write(f"{prefix}{result.message}\n")
-    formatter = FORMATTERS.get(result.operation)
-    if formatter and result.status != "error":
-        for line in formatter(result.result):
+    if not _plan_already_shown(result, context):
+        for line in result_lines(result):
             stream.write(line + "\n")
-    elif result.status == "approval_required" and "plan" in result.result:
-        stream.write(json.dumps(result.result["plan"], indent=2, default=str) + "\n")
     for warning in result.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     if result.suggestions:
         stream.write("next:\n")
         for suggestion in result.suggestions:
             stream.write(f"  {suggestion}\n")
+
+
+def result_lines(result: Result) -> list[str]:
+    """The human lines below the message: the operation's formatter, else the plan."""
+    if result.status == "error":
+        return []
+    formatter = FORMATTERS.get(result.operation)
+    if formatter:
+        return formatter(result.result)
+    if result.status == "approval_required" and "plan" in result.result:
+        return generic_plan_lines(result.result["plan"])
+    return []
+
+
+def plan_text(operation: str, env: str | None, plan: dict) -> list[str]:
+    """A plan as shown before a person is asked: what its approval result would show."""
+    data = {"plan": plan, "plan_id": plan.get("plan_id")}
+    where = f" on '{env}'" if env else ""
+    lines = result_lines(Result(operation=operation, status="approval_required", result=data))
+    return [f"PLAN: {operation}{where}", *lines]
+
+
+def _plan_already_shown(result: Result, context) -> bool:
+    """An approval refused at the prompt: its plan was printed just before the question."""
+    shown = getattr(context, "shown_plan_id", None)
+    return (
+        result.status == "approval_required"
+        and shown is not None
+        and shown == result.result.get("plan_id")
+    )
+
+
+def generic_plan_lines(plan: dict) -> list[str]:
+    """Any plan as short aligned text: its fields, then what `display` shows beside it."""
+    body = {k: v for k, v in plan.items() if k not in ("display", "plan_id")}
+    return aligned([(k.replace("_", " "), _short(v)) for k, v in body.items()]) + [
+        f"  {k.replace('_', ' ')}: {_short(v)}" for k, v in plan.get("display", {}).items()
+    ]
+
+
+def _short(value) -> str:
+    """One line for a plan value: lists and objects compactly, ids before the rest."""
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_short(v)}" for k, v in value.items())
+    return str(value)
 
 
 def aligned(pairs: list[tuple[str, object]]) -> list[str]:
@@ -112,12 +156,65 @@ def _prune_lines(data: dict) -> list[str]:
     lines = [f"  delete {d['backup_id']}: {d['reason']}" for d in plan.get("delete", [])]
     keep = plan.get("display", {}).get("keep", [])
     lines += [f"  keep   {d['backup_id']}: {d['reason']}" for d in keep]
+    lines += plan_warning_lines(plan)
     if plan.get("plan_id"):
         lines.append(f"  plan:  {plan['plan_id']}")
     return lines
 
 
+def _delete_lines(data: dict) -> list[str]:
+    """The backups a delete removes (its plan), or what it freed."""
+    plan = data.get("plan") or {}
+    lines = []
+    for b in plan.get("display", {}).get("backups", []):
+        lines += aligned(
+            [
+                ("delete", b.get("backup_id")),
+                ("environment", b.get("environment")),
+                ("database", b.get("database")),
+                ("created", b.get("timestamp")),
+                ("reason", b.get("reason")),
+                ("size", b.get("size_human")),
+                ("status", b.get("status")),
+                ("file", b.get("file")),
+            ]
+        )
+    if data.get("deleted"):
+        lines += aligned(
+            [("deleted", ", ".join(data["deleted"])), ("freed", human_size(data["freed_bytes"]))]
+        )
+    return lines + plan_warning_lines(plan) + aligned([("plan", plan.get("plan_id"))])
+
+
+def _resolve_lines(data: dict) -> list[str]:
+    """What resolve records (its plan), or what it recorded."""
+    plan = data.get("plan")
+    if plan is None:
+        return aligned(
+            [
+                ("recorded", f"{data.get('migration')} as {data.get('action')}"),
+                ("failed rows closed", data.get("failed_rows_rolled_back")),
+                ("tracking table", "created" if data.get("tracking_table_created") else None),
+            ]
+        )
+    return aligned(
+        [
+            ("record", f"{plan.get('migration')} as {plan.get('mark')}"),
+            ("database", plan.get("database")),
+            ("checksum", plan.get("checksum")),
+            ("plan", plan.get("plan_id")),
+        ]
+    ) + plan_warning_lines(plan)
+
+
+def plan_warning_lines(plan: dict) -> list[str]:
+    """Warnings a plan carries for the person approving it (display.warnings)."""
+    return [f"  ! {w}" for w in plan.get("display", {}).get("warnings", [])]
+
+
 FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
+    "backups-delete": _delete_lines,
+    "resolve": _resolve_lines,
     "backup": _backup_lines,
     "backups-show": _backup_lines,
     "backups-list": _list_lines,
