@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import signal
 import sys
 import time
@@ -26,6 +27,7 @@ from faber_db.cli.render import render
 from faber_db.cli.usage import (
     CommandLineError,
     FaberArgumentParser,
+    command_parser,
     operation_for,
     print_argparse_error,
     usage_error,
@@ -41,6 +43,9 @@ COMMAND_MODULES = [
     restore_commands,
     safety_commands,
 ]
+
+# Errors whose cause is in what a native tool printed.
+TOOL_ERROR_CODES = ("tool_failed", "backup_failed", "restore_failed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     context = CommandContext(args, as_json)
     started = time.monotonic()
     result = run_command(args, context)
+    if result.status == "error" and not result.suggestions:
+        result.suggestions = fallback_suggestions(parser, words, result.error or {})
     audit_operation(
         context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started
     )
@@ -110,6 +117,20 @@ def _usage_failure(
     result = error_result(usage_error(parser, error, words), operation_for(parser, words), None)
     render(result, True)
     return int(result.resolved_exit_status())
+
+
+def fallback_suggestions(
+    parser: argparse.ArgumentParser, words: list[str], error: dict
+) -> list[str]:
+    """The next command for an error that names none: every error is an answer.
+
+    A native tool's failure is explained by what it printed (--verbose); anything
+    else by the command's help."""
+    help_command = f"{command_parser(parser, words).prog} --help"
+    if error.get("code") in TOOL_ERROR_CODES and "--verbose" not in words and "-v" not in words:
+        rerun = shlex.join(["faber-db", *words, "--verbose"])
+        return [f"See what the native tool printed: {rerun}", help_command]
+    return [help_command]
 
 
 def run_command(args: argparse.Namespace, context: CommandContext) -> Result:
