@@ -185,6 +185,8 @@ def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
         refusal.warnings += warnings
         return refusal
     with catalogue.update() as entries:
+        # Another run may have deleted the other valid backups since the plan was made.
+        warnings = warnings or _last_backup_warnings(entries, entry)
         entries[:] = [e for e in entries if e.id != entry.id]
     remove_backup_file(entry.path(config.project_root))
     return Result(
@@ -298,7 +300,9 @@ def authorise(
     plan["plan_id"] = plan_id(plan)
     if approval.yes or approval.approve == plan["plan_id"]:
         return None
-    if approval.ask(operation, env, plan, f"{operation}: type '{answer}' to confirm", answer):
+    if approval.ask(
+        operation, env, plan, f"{operation} on '{env or 'every environment'}'.", answer
+    ):
         return None
     return Result(
         operation=operation,

@@ -232,3 +232,36 @@ def test_enhanced_approval_shows_the_plan_before_asking_for_object_names(project
     session.answer("acount")
     assert session.finish() == 14
     assert _count(project) == 0  # still there
+
+
+def test_unprotected_rollback_and_delete_show_the_plan_before_asking(tmp_path):
+    db_path = tmp_path / "dev.db"
+    project = Project(tmp_path / "p", {"FABER_TEST_DEV_URL": f"sqlite:///{db_path}"})
+    project.root.mkdir()
+    project.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE TABLE t (id INTEGER)")
+    db.commit()
+    backup_id = project.run_json("backup", "dev")[1]["result"]["backup_id"]
+    db.execute("INSERT INTO t VALUES (1)")
+    db.commit()
+    db.close()
+
+    table = _dry_run_lines(project, "rollback", "dev")
+    session = Terminal(project, "rollback", "dev")
+    before = session.read_until(PROMPT)
+    assert backup_id in before and before.index(backup_id) < before.index("type 'dev'")
+    for line in table:
+        if not line.lstrip().startswith(("plan", "note")):
+            assert _ageless(line) in _ageless(before), (line, before)
+    session.answer("nope")
+    assert session.finish() == 14
+    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM t").fetchone() == (1,)
+
+    session = Terminal(project, "backups", "delete", backup_id)
+    before = session.read_until(PROMPT)
+    assert before.index("only valid backup") < before.index(f"type '{backup_id}'")
+    session.answer(backup_id)
+    assert session.finish() == 0, session.output
+    assert "only valid backup of dev" in session.output.split(PROMPT)[1]
+    assert project.catalogue()["backups"] == []
