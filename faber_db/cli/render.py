@@ -44,11 +44,14 @@ def result_lines(result: Result) -> list[str]:
     if result.status == "error":
         return []
     formatter = FORMATTERS.get(result.operation)
+    plan = result.result.get("plan") if isinstance(result.result.get("plan"), dict) else None
     if formatter:
-        return formatter(result.result)
-    if result.status == "approval_required" and "plan" in result.result:
-        return generic_plan_lines(result.result["plan"])
-    return []
+        lines = formatter(result.result)
+    elif result.status == "approval_required" and plan is not None:
+        lines = generic_plan_lines(plan)
+    else:
+        lines = []
+    return lines + (plan_warning_lines(plan) if plan is not None else [])
 
 
 def plan_text(operation: str, env: str | None, plan: dict) -> list[str]:
@@ -72,9 +75,8 @@ def _plan_already_shown(result: Result, context) -> bool:
 def generic_plan_lines(plan: dict) -> list[str]:
     """Any plan as short aligned text: its fields, then what `display` shows beside it."""
     body = {k: v for k, v in plan.items() if k not in ("display", "plan_id")}
-    return aligned([(k.replace("_", " "), _short(v)) for k, v in body.items()]) + [
-        f"  {k.replace('_', ' ')}: {_short(v)}" for k, v in plan.get("display", {}).items()
-    ]
+    shown = {k: v for k, v in plan.get("display", {}).items() if k != "warnings"}
+    return aligned([(k.replace("_", " "), _short(v)) for k, v in {**body, **shown}.items()])
 
 
 def _short(value) -> str:
@@ -156,7 +158,6 @@ def _prune_lines(data: dict) -> list[str]:
     lines = [f"  delete {d['backup_id']}: {d['reason']}" for d in plan.get("delete", [])]
     keep = plan.get("display", {}).get("keep", [])
     lines += [f"  keep   {d['backup_id']}: {d['reason']}" for d in keep]
-    lines += plan_warning_lines(plan)
     if plan.get("plan_id"):
         lines.append(f"  plan:  {plan['plan_id']}")
     return lines
@@ -165,25 +166,24 @@ def _prune_lines(data: dict) -> list[str]:
 def _delete_lines(data: dict) -> list[str]:
     """The backups a delete removes (its plan), or what it freed."""
     plan = data.get("plan") or {}
-    lines = []
+    pairs: list[tuple[str, object]] = []
     for b in plan.get("display", {}).get("backups", []):
-        lines += aligned(
-            [
-                ("delete", b.get("backup_id")),
-                ("environment", b.get("environment")),
-                ("database", b.get("database")),
-                ("created", b.get("timestamp")),
-                ("reason", b.get("reason")),
-                ("size", b.get("size_human")),
-                ("status", b.get("status")),
-                ("file", b.get("file")),
-            ]
-        )
+        pairs += [
+            ("delete", b.get("backup_id")),
+            ("environment", b.get("environment")),
+            ("database", b.get("database")),
+            ("created", b.get("timestamp")),
+            ("reason", b.get("reason")),
+            ("size", b.get("size_human")),
+            ("status", b.get("status")),
+            ("file", b.get("file")),
+        ]
     if data.get("deleted"):
-        lines += aligned(
-            [("deleted", ", ".join(data["deleted"])), ("freed", human_size(data["freed_bytes"]))]
-        )
-    return lines + plan_warning_lines(plan) + aligned([("plan", plan.get("plan_id"))])
+        pairs += [
+            ("deleted", ", ".join(data["deleted"])),
+            ("freed", human_size(data["freed_bytes"])),
+        ]
+    return aligned([*pairs, ("plan", plan.get("plan_id") or data.get("plan_id"))])
 
 
 def _resolve_lines(data: dict) -> list[str]:
@@ -204,11 +204,11 @@ def _resolve_lines(data: dict) -> list[str]:
             ("checksum", plan.get("checksum")),
             ("plan", plan.get("plan_id")),
         ]
-    ) + plan_warning_lines(plan)
+    )
 
 
 def plan_warning_lines(plan: dict) -> list[str]:
-    """Warnings a plan carries for the person approving it (display.warnings)."""
+    """What a person must read before approving (plan.display.warnings), for every command."""
     return [f"  ! {w}" for w in plan.get("display", {}).get("warnings", [])]
 
 
