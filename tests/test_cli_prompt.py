@@ -4,6 +4,7 @@ only the right answer goes ahead."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -265,3 +266,36 @@ def test_unprotected_rollback_and_delete_show_the_plan_before_asking(tmp_path):
     assert session.finish() == 0, session.output
     assert "only valid backup of dev" in session.output.split(PROMPT)[1]
     assert project.catalogue()["backups"] == []
+
+
+def test_prune_and_restore_on_a_protected_environment_show_the_plan_first(project):
+    configure(project, "sqlite", backup={"min_keep": 1})
+    db = sqlite3.connect(project.db_path)
+    db.execute("CREATE TABLE t (id INTEGER)")
+    db.commit()
+    old = project.run_json("backup", "production", "--label", "old")[1]["result"]["backup_id"]
+    db.execute("INSERT INTO t VALUES (1)")
+    db.commit()
+    db.close()
+    new = project.run_json("backup", "production", "--label", "new")[1]["result"]["backup_id"]
+    catalogue = project.catalogue()
+    for entry in catalogue["backups"]:
+        if entry["id"] == old:
+            entry["expires_at"] = "2000-01-01T00:00:00Z"
+    project.catalogue_path.write_text(json.dumps(catalogue, indent=2))
+
+    session = Terminal(project, "backups", "prune", "production", "--yes")
+    before = session.read_until(PROMPT)
+    assert before.index(f"delete {old}") < before.index("type 'production'")
+    assert f"keep   {new}" in before
+    session.answer("production")
+    assert session.finish() == 0, session.output
+    assert [b["id"] for b in project.catalogue()["backups"]] == [new]
+
+    sqlite3.connect(project.db_path).execute("DELETE FROM t").connection.commit()
+    session = Terminal(project, "restore", "production", "--from", new)
+    before = session.read_until(PROMPT)
+    assert before.index(new) < before.index("type 'production'")
+    session.answer("production")
+    assert session.finish() == 0, session.output
+    assert sqlite3.connect(project.db_path).execute("SELECT count(*) FROM t").fetchone() == (1,)
