@@ -26,7 +26,9 @@ from faber_db.engines import engine_for
 from faber_db.engines.base import Engine
 from faber_db.errors import (
     BackupInvalidError,
+    FaberError,
     InsufficientDiskSpaceError,
+    InvalidInputError,
     ToolMissingError,
     UnsupportedOptionError,
 )
@@ -92,10 +94,14 @@ def plan_backup(config: Config, engine: Engine, options: BackupOptions) -> Backu
     if fmt not in engine.backup_formats:
         raise UnsupportedOptionError(
             f"{engine.name} backups support the formats: {', '.join(engine.backup_formats)} (not '{fmt}').",
+            details={"option": "--format", "valid_value": engine.backup_formats[0]},
         )
     compression, warnings = choose_compression(config, fmt, options.compression)
     if options.retention_days is not None and options.retention_days < 1:
-        raise UnsupportedOptionError("--retention must be at least 1 day.")
+        raise UnsupportedOptionError(
+            "--retention must be at least 1 day.",
+            details={"option": "--retention", "valid_value": None},
+        )
     retention = config.retention_days(reason, options.retention_days)
     level = compression_level(config, compression)
     return BackupPlan(label, reason, fmt, compression, level, retention, warnings)
@@ -142,12 +148,23 @@ def backup_suffix(engine: Engine, fmt: str, compression: str) -> str:
     return engine.file_extensions[fmt] + COMPRESSION_SUFFIX[compression]
 
 
+def retry_suggestions(env: str, error: FaberError) -> list[str]:
+    """The backup command again, with the refused option corrected (or left out)."""
+    option, value = error.details.get("option"), error.details.get("valid_value")
+    fixed = f" {option} {value}" if option and value else ""
+    return [f"faber-db backup {env}{fixed}", "faber-db backup --help"]
+
+
 def take_backup(
     config: Config, target: Target, options: BackupOptions, progress: Progress | None = None
 ) -> tuple[BackupEntry, list[str]]:
     """Create, verify and record a backup of `target`; return its entry and warnings."""
     engine = engine_for(target.conn)
-    plan = plan_backup(config, engine, options)
+    try:
+        plan = plan_backup(config, engine, options)
+    except (InvalidInputError, UnsupportedOptionError) as error:
+        error.suggestions = error.suggestions or retry_suggestions(target.environment, error)
+        raise
     env_dir = config.backups_dir / target.environment
     env_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     remove_stale_workspaces(env_dir)

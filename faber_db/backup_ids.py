@@ -30,8 +30,16 @@ def normalise_label(label: str | None) -> str | None:
         raise InvalidInputError(
             f"Invalid backup label {label!r}: only letters, digits, '.', '_' and '-' are allowed"
             f" (not {' '.join(repr(c) for c in bad)}), at most 63 characters.",
+            details={"option": "--label", "valid_value": _valid_label(cleaned)},
         )
     return cleaned
+
+
+def _valid_label(cleaned: str) -> str | None:
+    """The nearest acceptable label (offered as the next command), if any."""
+    label = re.sub(r"[^a-z0-9._-]+", "-", cleaned.replace("..", "-"))
+    label = re.sub(r"-{2,}", "-", label).strip("-._")[:63]
+    return label if LABEL_RE.match(label or "-") else None
 
 
 def check_reason(reason: str | None) -> str:
@@ -39,7 +47,8 @@ def check_reason(reason: str | None) -> str:
     reason = (reason or "manual").strip().lower().replace(" ", "-")
     if not REASON_RE.match(reason) or ".." in reason:
         raise InvalidInputError(
-            f"Invalid reason {reason!r}: use a short slug such as pre-migration."
+            f"Invalid reason {reason!r}: use a short slug such as pre-migration.",
+            details={"option": "--reason", "valid_value": "manual"},
         )
     return reason
 

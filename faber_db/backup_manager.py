@@ -178,10 +178,17 @@ def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
         "delete": [{"backup_id": entry.id, "sha256": entry.sha256}],
         "display": {"backups": [entry_summary(entry)]},
     }
+    warnings = _last_backup_warnings(catalogue.entries(), entry)
+    if warnings:  # part of what is approved: deleting the last way back is a different plan
+        plan["last_valid_backup"] = True
+        plan["display"]["warnings"] = warnings
     refusal = authorise(config, entry.environment, "backups-delete", plan, approval, entry.id)
     if refusal is not None:
+        refusal.warnings += warnings
         return refusal
     with catalogue.update() as entries:
+        # Another run may have deleted the other valid backups since the plan was made.
+        warnings = warnings or _last_backup_warnings(entries, entry)
         entries[:] = [e for e in entries if e.id != entry.id]
     remove_backup_file(entry.path(config.project_root))
     return Result(
@@ -189,7 +196,29 @@ def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
         environment=entry.environment,
         result={"deleted": [entry.id], "freed_bytes": entry.size_bytes, "plan_id": plan["plan_id"]},
         message=f"Deleted {entry.id} ({human_size(entry.size_bytes)}).",
+        warnings=warnings,
+        suggestions=[f"faber-db backup {entry.environment}"] if warnings else [],
     )
+
+
+def _last_backup_warnings(entries: list[BackupEntry], entry: BackupEntry) -> list[str]:
+    """A warning when `entry` is its environment's only valid backup of its database."""
+    if entry.status != "valid":
+        return []
+    others = [
+        e
+        for e in entries
+        if e.id != entry.id
+        and e.status == "valid"
+        and e.environment == entry.environment
+        and e.database == entry.database
+    ]
+    if others:
+        return []
+    return [
+        f"{entry.id} is the only valid backup of {entry.environment} ({entry.database}): "
+        f"without it there is no backup to roll back to (take one first: faber-db backup {entry.environment})"
+    ]
 
 
 def prune_backups(config: Config, env: str | None, approval: Approval) -> Result:
@@ -273,8 +302,8 @@ def authorise(
     plan["plan_id"] = plan_id(plan)
     if approval.yes or approval.approve == plan["plan_id"]:
         return None
-    if approval.confirm is not None and approval.confirm(
-        f"{operation}: type '{answer}' to confirm", answer
+    if approval.ask(
+        operation, env, plan, f"{operation} on '{env or 'every environment'}'.", answer
     ):
         return None
     return Result(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,7 +225,10 @@ def load_config(explicit: str | os.PathLike | None = None, start: Path | None = 
             suggestions=["faber-db init", "faber-db --config PATH ..."],
         )
     if not path.is_file():
-        raise ConfigNotFoundError(f"Config file {path} does not exist.")
+        raise ConfigNotFoundError(
+            f"Config file {path} does not exist.",
+            suggestions=[f"ls {shlex.quote(str(path.parent))}", "faber-db init"],
+        )
     data = parse_config_text(path.read_text(encoding="utf-8"), path)
     warnings = validate_config(data, path)
     return Config(
@@ -238,19 +242,33 @@ def parse_config_text(text: str, path: Path) -> dict:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigInvalidError(f"{path}: not valid JSON: {exc}") from None
+            raise ConfigInvalidError(
+                f"{path}: not valid JSON: {exc}", suggestions=_repair_suggestions(path)
+            ) from None
     else:
         import yaml
 
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigInvalidError(f"{path}: not valid YAML: {exc}") from None
+            raise ConfigInvalidError(
+                f"{path}: not valid YAML: {exc}", suggestions=_repair_suggestions(path)
+            ) from None
     if not isinstance(data, dict):
         raise ConfigInvalidError(
-            f"{path}: the config must be a mapping (an object) at the top level."
+            f"{path}: the config must be a mapping (an object) at the top level.",
+            suggestions=_repair_suggestions(path),
         )
     return data
+
+
+def _repair_suggestions(path: Path) -> list[str]:
+    """How to find the broken line (the YAML message names it), or start again."""
+    checker = [f"python3 -m json.tool {shlex.quote(str(path))}  (names the line to fix)"]
+    return [
+        *(checker if path.suffix == ".json" else []),
+        "faber-db init --force  (a fresh config; the old one is kept as .bak)",
+    ]
 
 
 def validate_config(data: dict, path: Path) -> list[str]:

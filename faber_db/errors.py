@@ -28,6 +28,13 @@ class InvalidInputError(FaberError):
     code = "invalid_input"
 
 
+class UsageError(FaberError):
+    """The command line itself is wrong: an unknown command or flag, a missing
+    argument, a value outside its choices, or flags that exclude each other."""
+
+    code = "usage_error"
+
+
 class UnsupportedOptionError(FaberError):
     """An option that this engine or tool cannot honour (e.g. directory format on MySQL)."""
 

@@ -38,6 +38,7 @@ class ExitStatus(IntEnum):
 # Error code (FaberError.code) -> exit status. The one place that maps them.
 EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "error": ExitStatus.FAILURE,
+    "usage_error": ExitStatus.USAGE,
     "invalid_input": ExitStatus.USAGE,
     "unsupported_option": ExitStatus.USAGE,
     "config_not_found": ExitStatus.CONFIG_ERROR,

@@ -7,6 +7,7 @@ An existing folder is never overwritten.
 from __future__ import annotations
 
 import os
+import shlex
 from datetime import datetime
 from pathlib import Path
 
@@ -25,7 +26,14 @@ def generate_migration(
     """Create the migration folder and its migration.sql; return where it is."""
     moment = now or utcnow()
     folder_name = prisma.migration_folder_name(name, moment)
-    sql = read_sql_file(Path(from_file)) if from_file else ""
+    try:
+        sql = read_sql_file(Path(from_file)) if from_file else ""
+    except InvalidInputError as error:
+        error.suggestions = [
+            f"ls {shlex.quote(str(Path(from_file).parent))}  (the SQL files there)",
+            f"faber-db generate-migration {shlex.quote(name)}  (an empty migration.sql to write by hand)",
+        ]
+        raise
     directory = config.migrations_dir
     warnings = list(config.warnings) + ensure_lock_file(directory, config.provider)
     folder = directory / folder_name

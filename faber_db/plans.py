@@ -61,7 +61,7 @@ def approval_gate(
             "Nothing was changed; review the new plan and approve it.",
         )
     if approval.confirm is not None and _confirmed(
-        approval, env, operation, enhanced_objects or []
+        approval, env, operation, plan, enhanced_objects or []
     ):
         return None
     message = (
@@ -79,8 +79,12 @@ def _confirm_unprotected(
     terminal confirms it (--yes skips that); scripts and agents are not asked."""
     if operation not in CONFIRMED_AT_TERMINAL or approval.yes or approval.confirm is None:
         return None
-    if approval.confirm(
-        f"{operation} overwrites the {env} database. Type the environment name", env or ""
+    if approval.ask(
+        operation,
+        env,
+        plan,
+        f"{operation} overwrites the {env} database. Type the environment name",
+        env or "",
     ):
         return None
     return approval_required(
@@ -88,9 +92,15 @@ def _confirm_unprotected(
     )
 
 
-def _confirmed(approval: Approval, env: str, operation: str, objects: list[str]) -> bool:
-    if not approval.confirm(
-        f"{operation} on protected environment '{env}'. Type the environment name", env
+def _confirmed(
+    approval: Approval, env: str, operation: str, plan: dict, objects: list[str]
+) -> bool:
+    if not approval.ask(
+        operation,
+        env,
+        plan,
+        f"{operation} on protected environment '{env}'. Type the environment name",
+        env,
     ):
         return False
     return all(approval.confirm(f"This changes '{name}'. Type its name", name) for name in objects)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import signal
 import sys
 import time
@@ -23,6 +24,14 @@ from faber_db.cli import (
 )
 from faber_db.cli.context import CommandContext
 from faber_db.cli.render import render
+from faber_db.cli.usage import (
+    CommandLineError,
+    FaberArgumentParser,
+    command_parser,
+    operation_for,
+    print_argparse_error,
+    usage_error,
+)
 from faber_db.errors import FaberError, OperationInterruptedError
 from faber_db.exit_codes import ExitStatus, exit_status_for_error
 from faber_db.result import Result
@@ -34,6 +43,9 @@ COMMAND_MODULES = [
     restore_commands,
     safety_commands,
 ]
+
+# Errors whose cause is in what a native tool printed.
+TOOL_ERROR_CODES = ("tool_failed", "backup_failed", "restore_failed")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="log what native tools print",
     )
-    parser = argparse.ArgumentParser(
+    parser = FaberArgumentParser(
         prog="faber-db",
         description="Safe schema migrations, verified backups and atomic rollback for PostgreSQL, MySQL/MariaDB and SQLite.",
         parents=[common],
@@ -73,21 +85,52 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit status (only __main__ calls sys.exit)."""
     parser = build_parser()
+    words = list(argv if argv is not None else sys.argv[1:])
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse: --help / --version (0) or a usage error (2)
+        args = parser.parse_args(words)
+    except SystemExit as exc:  # argparse: --help / --version
         return int(exc.code or 0)
+    except CommandLineError as exc:
+        return _usage_failure(parser, exc, words)
     as_json = getattr(args, "json", False)
     _configure_logging(getattr(args, "verbose", False))
     signal.signal(signal.SIGTERM, _raise_interrupt)
     context = CommandContext(args, as_json)
     started = time.monotonic()
     result = run_command(args, context)
+    if result.status == "error" and not result.suggestions:
+        result.suggestions = fallback_suggestions(parser, words, result.error or {})
     audit_operation(
         context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started
     )
     render(result, as_json, context)
     return int(result.resolved_exit_status())
+
+
+def _usage_failure(
+    parser: argparse.ArgumentParser, error: CommandLineError, words: list[str]
+) -> int:
+    """A command line argparse refused: one JSON result with --json, else argparse's text."""
+    if "--json" not in words:
+        print_argparse_error(error)
+        return int(ExitStatus.USAGE)
+    result = error_result(usage_error(parser, error, words), operation_for(parser, words), None)
+    render(result, True)
+    return int(result.resolved_exit_status())
+
+
+def fallback_suggestions(
+    parser: argparse.ArgumentParser, words: list[str], error: dict
+) -> list[str]:
+    """The next command for an error that names none: every error is an answer.
+
+    A native tool's failure is explained by what it printed (--verbose); anything
+    else by the command's help."""
+    help_command = f"{command_parser(parser, words).prog} --help"
+    if error.get("code") in TOOL_ERROR_CODES and "--verbose" not in words and "-v" not in words:
+        rerun = shlex.join(["faber-db", *words, "--verbose"])
+        return [f"See what the native tool printed: {rerun}", help_command]
+    return [help_command]
 
 
 def run_command(args: argparse.Namespace, context: CommandContext) -> Result:

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from faber_db.approval import Approval
 from faber_db.cli.prompt import Spinner, terminal_confirm
+from faber_db.cli.render import plan_text
 from faber_db.config import Config, load_config
 
 
@@ -19,6 +20,7 @@ class CommandContext:
         self.args = args
         self.as_json = as_json
         self.interactive = not as_json and sys.stdin.isatty() and sys.stdout.isatty()
+        self.shown_plan_id: str | None = None
 
     @cached_property
     def config(self) -> Config:
@@ -31,7 +33,19 @@ class CommandContext:
             yes=bool(getattr(self.args, "yes", False)),
             approve=getattr(self.args, "approve", None),
             confirm=terminal_confirm if self.interactive else None,
+            present=self.present_plan if self.interactive else None,
         )
+
+    def present_plan(self, operation: str, env: str | None, plan: dict) -> None:
+        """Print the whole plan (the text of a dry run) before the person is asked."""
+        if self.shown_plan_id == plan.get("plan_id"):
+            return
+        if "spinner" in vars(self):
+            self.spinner.clear()
+        for line in plan_text(operation, env, plan):
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        self.shown_plan_id = plan.get("plan_id")
 
     @cached_property
     def spinner(self) -> Spinner:

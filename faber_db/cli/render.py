@@ -31,18 +31,64 @@ def render(result: Result, as_json: bool, context=None) -> None:
     if message.upper().startswith(mark + ":"):  # "Dry run: ..." reads "DRY RUN: ..." too
         message = message[len(mark) + 1 :].lstrip()
     stream.write(f"{mark}: {message}\n")
-    formatter = FORMATTERS.get(result.operation)
-    if formatter and result.status != "error":
-        for line in formatter(result.result):
+    if not _plan_already_shown(result, context):
+        for line in result_lines(result):
             stream.write(line + "\n")
-    elif result.status == "approval_required" and "plan" in result.result:
-        stream.write(json.dumps(result.result["plan"], indent=2, default=str) + "\n")
     for warning in result.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     if result.suggestions:
         stream.write("next:\n")
         for suggestion in result.suggestions:
             stream.write(f"  {suggestion}\n")
+
+
+def result_lines(result: Result) -> list[str]:
+    """The human lines below the message: the operation's formatter, else the plan."""
+    if result.status == "error":
+        return []
+    formatter = FORMATTERS.get(result.operation)
+    plan = result.result.get("plan") if isinstance(result.result.get("plan"), dict) else None
+    if formatter:
+        lines = formatter(result.result)
+    elif result.status == "approval_required" and plan is not None:
+        lines = generic_plan_lines(plan)
+    else:
+        lines = []
+    return lines + (plan_warning_lines(plan) if plan is not None else [])
+
+
+def plan_text(operation: str, env: str | None, plan: dict) -> list[str]:
+    """A plan as shown before a person is asked: what its approval result would show."""
+    data = {"plan": plan, "plan_id": plan.get("plan_id")}
+    where = f" on '{env}'" if env else ""
+    lines = result_lines(Result(operation=operation, status="approval_required", result=data))
+    return [f"PLAN: {operation}{where}", *lines]
+
+
+def _plan_already_shown(result: Result, context) -> bool:
+    """An approval refused at the prompt: its plan was printed just before the question."""
+    shown = getattr(context, "shown_plan_id", None)
+    return (
+        result.status == "approval_required"
+        and shown is not None
+        and shown == result.result.get("plan_id")
+    )
+
+
+def generic_plan_lines(plan: dict) -> list[str]:
+    """Any plan as short aligned text: its fields, then what `display` shows beside it."""
+    body = {k: v for k, v in plan.items() if k not in ("display", "plan_id")}
+    shown = {k: v for k, v in plan.get("display", {}).items() if k != "warnings"}
+    return aligned([(k.replace("_", " "), _short(v)) for k, v in {**body, **shown}.items()])
+
+
+def _short(value) -> str:
+    """One line for a plan value: lists and objects compactly, ids before the rest."""
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_short(v)}" for k, v in value.items())
+    return str(value)
 
 
 def aligned(pairs: list[tuple[str, object]]) -> list[str]:
@@ -126,7 +172,58 @@ def _prune_lines(data: dict) -> list[str]:
     return lines
 
 
+def _delete_lines(data: dict) -> list[str]:
+    """The backups a delete removes (its plan), or what it freed."""
+    plan = data.get("plan") or {}
+    pairs: list[tuple[str, object]] = []
+    for b in plan.get("display", {}).get("backups", []):
+        pairs += [
+            ("delete", b.get("backup_id")),
+            ("environment", b.get("environment")),
+            ("database", b.get("database")),
+            ("created", b.get("timestamp")),
+            ("reason", b.get("reason")),
+            ("size", b.get("size_human")),
+            ("status", b.get("status")),
+            ("file", b.get("file")),
+        ]
+    if data.get("deleted"):
+        pairs += [
+            ("deleted", ", ".join(data["deleted"])),
+            ("freed", human_size(data["freed_bytes"])),
+        ]
+    return aligned([*pairs, ("plan", plan.get("plan_id") or data.get("plan_id"))])
+
+
+def _resolve_lines(data: dict) -> list[str]:
+    """What resolve records (its plan), or what it recorded."""
+    plan = data.get("plan")
+    if plan is None:
+        return aligned(
+            [
+                ("recorded", f"{data.get('migration')} as {data.get('action')}"),
+                ("failed rows closed", data.get("failed_rows_rolled_back")),
+                ("tracking table", "created" if data.get("tracking_table_created") else None),
+            ]
+        )
+    return aligned(
+        [
+            ("record", f"{plan.get('migration')} as {plan.get('mark')}"),
+            ("database", plan.get("database")),
+            ("checksum", plan.get("checksum")),
+            ("plan", plan.get("plan_id")),
+        ]
+    )
+
+
+def plan_warning_lines(plan: dict) -> list[str]:
+    """What a person must read before approving (plan.display.warnings), for every command."""
+    return [f"  ! {w}" for w in plan.get("display", {}).get("warnings", [])]
+
+
 FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
+    "backups-delete": _delete_lines,
+    "resolve": _resolve_lines,
     "backup": _backup_lines,
     "backups-show": _backup_lines,
     "backups-list": _list_lines,

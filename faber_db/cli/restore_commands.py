@@ -94,7 +94,10 @@ def run_rollback(args, context):
 
 
 def restore_lines(data: dict) -> list[str]:
-    """Human summary of a restore/rollback (dry run or done)."""
+    """Human summary of a restore/rollback (dry run, approval or done).
+
+    An approval holds the dry run's figures under plan.display: the same table."""
+    data = {**(data.get("plan") or {}).get("display", {}), **data}
     backup = data.get("backup") or {}
     verification = data.get("verification") or {}
     removed = data.get("migrations_rolled_back", data.get("migrations_to_remove")) or []
