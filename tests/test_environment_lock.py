@@ -69,7 +69,6 @@ def restore_args(backup: str) -> list[str]:
     return ["restore", "dev", "--from", backup, "--yes", "--no-safety-backup"]
 
 
-@pytest.mark.parametrize("engine_name", ["postgresql", "mysql"])
 def test_migrate_waits_for_a_running_restore(project):
     backup = bulk_project(project, lock_timeout=240)
     restore = start(project, *restore_args(backup))
