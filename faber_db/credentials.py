@@ -7,21 +7,43 @@ writes them to a 0600 file inside a 0700 temporary directory, removed afterwards
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 # Every password faber-db has parsed in this process. Child processes never get
 # an environment variable containing one, and messages are redacted with them.
 _KNOWN_SECRETS: set[str] = set()
 
 
-def remember_secret(secret: str | None) -> None:
-    """Record a password so that no child environment or message carries it."""
+def remember_secret(secret: str | None, *written: str | None) -> None:
+    """Record a password, in every encoding a URL may carry it, so that no child
+    environment or message carries it: as decoded, as `written` (how the URL spelt
+    it), and percent-encoded the usual ways (quote with and without safe
+    characters, quote_plus, lower-case hex digits)."""
     if secret:
-        _KNOWN_SECRETS.add(secret)
+        _KNOWN_SECRETS.update(secret_encodings(secret))
+    _KNOWN_SECRETS.update(form for form in written if form)
+
+
+def secret_encodings(secret: str) -> set[str]:
+    """`secret` raw and percent-encoded as URLs and form data spell it."""
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret, safe=""),
+        quote_plus(secret),
+    }
+    return forms | {_lower_hex(form) for form in forms}
+
+
+def _lower_hex(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda match: match.group(0).lower(), text)
 
 
 def known_secrets() -> list[str]:

@@ -1,7 +1,8 @@
 """`faber-db migrate <env>`: deploy pending Prisma migrations safely.
 
-The flow (issue 4): connect; take the engine's deploy lock and re-read the
-tracking table under it; refuse failed or edited history; plan the pending
+The flow (issue 4): take the environment's change lock (environment_lock.py:
+the engine's deploy lock plus a file lock, shared with resolve, restore and
+rollback), connect and re-read the tracking table under it; refuse failed or edited history; plan the pending
 migrations; stop at a dry run; ask for approval on protected environments;
 take the pre-migration backup the policy asks for; apply each migration
 (recorded as Prisma records it); on failure stop, report and optionally
@@ -11,7 +12,6 @@ restore the backup; finally check the connection and the tracking table.
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 
 from faber_db import prisma
@@ -20,9 +20,9 @@ from faber_db.backup_creation import BackupOptions, Progress, take_backup
 from faber_db.catalogue import BackupEntry
 from faber_db.config import Config
 from faber_db.engines import engine_for
+from faber_db.environment_lock import lock_environment
 from faber_db.errors import (
     FaberError,
-    LockTimeoutError,
     MigrationFailedError,
     MigrationStateError,
     PolicyBlockedError,
@@ -45,8 +45,6 @@ from faber_db.safety_check import SafetyReport, assess
 from faber_db.sql_runner import database_errors, summary
 from faber_db.text import human_duration
 
-DEFAULT_LOCK_TIMEOUT = 60
-
 
 @dataclass
 class DeployOptions:
@@ -68,11 +66,6 @@ def deploy(
     return Deployment(
         config, env, options or DeployOptions(), approval or Approval(), progress
     ).run()
-
-
-def lock_timeout(config: Config) -> float:
-    """migrations.lock_timeout_seconds (default 60)."""
-    return float(config.section("migrations").get("lock_timeout_seconds", DEFAULT_LOCK_TIMEOUT))
 
 
 def migration_timeouts(config: Config) -> tuple[float | None, float | None]:
@@ -130,16 +123,18 @@ class Deployment:
         self.warnings += decision.warnings
         if self.options.no_backup and self.rollback_attempts and not self.options.auto_rollback:
             self.warnings.append("Automatic rollback is off for this run: --no-backup.")
-        try:
-            with ExitStack() as stack:
-                db = stack.enter_context(self.engine.session())
-                if self.options.dry_run:
-                    return self._dry_run(db, local, decision)
-                self._lock(stack, db)
-                result = self._deploy_locked(db, local, decision)
-        except MigrationFailedError as error:
-            self._auto_rollback(error)
-            raise
+        if self.options.dry_run:
+            with self.engine.session() as db:
+                return self._dry_run(db, local, decision)
+        # The environment's lock is held until the automatic rollback is over, so no
+        # other change can slip in between the failure and the restore.
+        with lock_environment(self.config, self.target, self.progress):
+            try:
+                with self.engine.session() as db:
+                    result = self._deploy_locked(db, local, decision)
+            except MigrationFailedError as error:
+                self._auto_rollback(error)
+                raise
         if self.applied and self.config.section("safety").get("health_check_after_deploy", True):
             result.result["post_deploy"] = self._post_deploy_check()
         return result
@@ -150,15 +145,6 @@ class Deployment:
             self.warnings.append(f"No migrations directory at {directory} (migrations.directory).")
         prisma.check_provider(directory, self.engine.prisma_provider)
         return prisma.list_migrations(directory)
-
-    def _lock(self, stack: ExitStack, db) -> None:
-        self._notify("waiting for the deploy lock")
-        try:
-            stack.enter_context(self.engine.deploy_lock(db, lock_timeout(self.config)))
-        except LockTimeoutError as error:
-            error.message += " Nothing was changed."
-            error.suggestions += [f"faber-db status {self.env}", f"faber-db migrate {self.env}"]
-            raise
 
     def _dry_run(self, db, local, decision: BackupDecision) -> Result:
         history, planned = self._read_and_plan(db, local)

@@ -1,7 +1,7 @@
 """`faber-db resolve <env> --applied X | --rolled-back X`: the equivalent of
 `prisma migrate resolve`, for an operator who fixed a failed migration by
 hand (or baselines an existing database). It only writes tracking rows, under
-the deploy lock, and never runs a migration.
+the environment's change lock (environment_lock.py), and never runs a migration.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from faber_db.approval import Approval
 from faber_db.config import Config
 from faber_db.engines import engine_for
 from faber_db.engines.base import TrackedMigration
+from faber_db.environment_lock import lock_environment
 from faber_db.errors import InvalidInputError, MigrationStateError
-from faber_db.migration_deployer import lock_timeout
 from faber_db.migration_tracking import TrackingTable
 from faber_db.plans import approval_gate
 from faber_db.result import Result
@@ -54,9 +54,9 @@ def resolve_migration(
     if gate is not None:
         return gate
     with (
+        lock_environment(config, target),
         engine.session() as db,
         database_errors(engine, "updating the tracking table"),
-        engine.deploy_lock(db, lock_timeout(config)),
     ):
         tracking = TrackingTable(engine, db, config.migrations_table)
         if applied:

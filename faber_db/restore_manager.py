@@ -1,6 +1,8 @@
 """Restore and rollback: put a verified backup back into a database, atomically.
 
-Both commands share these steps, in this order:
+Both commands hold the environment's change lock (environment_lock.py, shared
+with migrate and resolve; not taken by a dry run) from before step 1 to the end,
+and share these steps, in this order:
  1. the backup exists, is `valid`, and still passes its sha256, decompression and
     format checks (a damaged or tampered backup is refused before anything is touched);
  2. the plan: backup and age, migrations that will be removed, each table's rows
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from faber_db.backup_verification import is_unchanged, verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
 from faber_db.config import Config, Target
 from faber_db.engines import engine_for
+from faber_db.environment_lock import lock_environment
 from faber_db.errors import (
     BackupInvalidError,
     FaberError,
@@ -112,7 +115,9 @@ def run_restore(
     env_target = config.resolve(request.environment)
     target = destination(config, env_target, request.into)
     check_safety_policy(config, request)
-    with restore_lock(config, request.environment):
+    # A dry run changes nothing, so it does not wait for the environment's change lock.
+    change = nullcontext() if request.dry_run else lock_environment(config, target, progress)
+    with change, restore_lock(config, request.environment):
         restorer = _restorer(config, target, progress)
         started = time.monotonic()
         entry = _choose_backup(config, request, target)
@@ -139,7 +144,7 @@ def restore_entry(
     migration deployer's automatic rollback). Returns the restore report.
     """
     started = time.monotonic()
-    with restore_lock(config, target.environment):
+    with lock_environment(config, target, progress), restore_lock(config, target.environment):
         restorer = _restorer(config, target, progress)
         recovered = restorer.recover()
         check_backup(config, entry, target)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
 from faber_db.credentials import known_secrets, remember_secret
 from faber_db.errors import InvalidUrlError, UnsupportedUrlError
@@ -114,8 +114,13 @@ def _parse_server(url: str, scheme: str, engine: str) -> ConnectionInfo:
             f"The {scheme}:// URL must name one database (…/dbname).",
         )
     params = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    for written in parts.query.split("&"):
+        key, _, value = written.partition("=")
+        if unquote(key).lower() in SECRET_PARAMS:
+            remember_secret(unquote_plus(value), value)
     password = unquote(parts.password) if parts.password is not None else None
-    remember_secret(password)
+    # The variable holding the URL holds the password as written, percent-encoded.
+    remember_secret(password, parts.password)
     host = parts.hostname or dict(params).get("host") or None
     return ConnectionInfo(
         engine=engine,

@@ -4,25 +4,44 @@ in logs or in backups.json, and the private credential files are removed."""
 from __future__ import annotations
 
 import glob
+import json
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
+from urllib.parse import quote, quote_plus
 
 import pytest
 from bulk_data import load_bulk
 from support import SERVER_URLS, Database, Project, basic_config, server_url, unique_name
 
 PASSWORD = "S3cr3t-pa55-" + "x7Qz"
+# Every character here must be percent-encoded in a URL (issue 10, section 6): the
+# variable holding the URL carries it encoded, and children must not get that either.
+ENCODED_PASSWORD = "p@ss:w/rd%20#" + "Qz7+&="
 
 
-def create_user(database, user: str) -> None:
+def password_forms(password: str) -> list[str]:
+    """The password raw and in every percent-encoding a URL or form may hold it."""
+    forms = {
+        password,
+        quote(password, safe=""),
+        quote(password),
+        quote_plus(password, safe=""),
+        quote_plus(password),
+    }
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in forms}
+    return sorted(forms)
+
+
+def create_user(database, user: str, password: str = PASSWORD) -> None:
     """A password-authenticated user that can read (and so back up) the database."""
     if database.engine == "postgresql":
         database.script(
             [
-                f"CREATE ROLE {user} LOGIN PASSWORD '{PASSWORD}'",
+                f"CREATE ROLE {user} LOGIN PASSWORD '{password}'",
                 f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {user}",
                 f"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {user}",
             ]
@@ -30,8 +49,8 @@ def create_user(database, user: str) -> None:
     else:
         database.script(
             [
-                f"CREATE USER '{user}'@'%' IDENTIFIED BY '{PASSWORD}'",
-                f"CREATE USER '{user}'@'localhost' IDENTIFIED BY '{PASSWORD}'",
+                f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'",
+                f"CREATE USER '{user}'@'localhost' IDENTIFIED BY '{password}'",
                 f"GRANT ALL ON `{database.conn.database}`.* TO '{user}'@'%'",
                 f"GRANT ALL ON `{database.conn.database}`.* TO '{user}'@'localhost'",
             ]
@@ -57,8 +76,9 @@ class ProcessSampler(threading.Thread):
     inherit it, and nobody's argv may show it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, passwords: list[str] | None = None) -> None:
         super().__init__(daemon=True)
+        self.needles = [p.encode() for p in passwords or [PASSWORD]]
         self.stop = threading.Event()
         self.leaks: list[str] = []
         self.samples = 0
@@ -73,12 +93,12 @@ class ProcessSampler(threading.Thread):
 
     def _sample(self, path: str) -> None:
         cmdline = _read(f"{path}/cmdline")
-        if PASSWORD.encode() in cmdline:
+        if any(needle in cmdline for needle in self.needles):
             self.leaks.append(f"{path}/cmdline: {cmdline[:300]!r}")
         if path.rsplit("/", 1)[-1] == str(os.getpid()) or self._is_faber_db(path, cmdline):
             return
         environ = _read(f"{path}/environ")
-        if PASSWORD.encode() in environ:
+        if any(needle in environ for needle in self.needles):
             self.leaks.append(f"{path}/environ (cmdline {cmdline[:200]!r}): {environ[:200]!r}")
 
     def _is_faber_db(self, path: str, cmdline: bytes) -> bool:
@@ -157,3 +177,88 @@ def test_error_messages_redact_urls(tmp_path):
     output = project.run("backup", "dev", "--json")
     assert output.returncode == 7
     assert PASSWORD not in output.stdout + output.stderr
+
+
+def make_restorable_by(database, user: str) -> None:
+    """Let `user` restore the database in place: own it (PostgreSQL), or create and
+    drop the scratch schemas named after it (MySQL)."""
+    if database.engine == "postgresql":
+        name = database.conn.database
+        database.script([f"ALTER DATABASE {name} OWNER TO {user}"])
+        database.script(
+            [f"ALTER TABLE bulk OWNER TO {user}", f"ALTER SEQUENCE bulk_id_seq OWNER TO {user}"]
+        )
+    else:
+        pattern = database.conn.database.replace("_", "\\_") + "%"
+        database.script(
+            [
+                f"GRANT ALL ON `{pattern}`.* TO '{user}'@'%'",
+                f"GRANT ALL ON `{pattern}`.* TO '{user}'@'localhost'",
+            ]
+        )
+
+
+def run_sampled(project, passwords: list[str], *args: str) -> tuple[int, str, str, ProcessSampler]:
+    """Run `faber-db ARGS` while sampling every process's argv and environment."""
+    sampler = ProcessSampler(passwords)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "faber_db", *args, "--json", "-v"],
+        cwd=project.root,
+        env={**os.environ, **project.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sampler.exempt_pid = process.pid
+    sampler.start()
+    try:
+        stdout, stderr = process.communicate(timeout=300)
+    finally:
+        sampler.stop.set()
+        sampler.join()
+    return process.returncode, stdout, stderr, sampler
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mysql"])
+def test_percent_encoded_password_never_leaks(engine, make_database, tmp_path):
+    database = make_database(engine)
+    load_bulk(database, 100_000)
+    user = unique_name("faber_pw")
+    forms = password_forms(ENCODED_PASSWORD)
+    create_user(database, user, ENCODED_PASSWORD)
+    try:
+        make_restorable_by(database, user)
+        url = server_url(
+            database.conn, database.conn.database, user=user, password=ENCODED_PASSWORD
+        )
+        assert "%40" in url and ENCODED_PASSWORD not in url  # the variable holds it encoded
+        project = Project(tmp_path / "project", {"FABER_TEST_DEV_URL": url})
+        project.root.mkdir()
+        project.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
+        outputs = []
+        for args in (
+            ("backup", "dev", "--compression", "zstd"),
+            ("restore", "dev", "--from", "{backup}", "--yes"),
+        ):
+            if outputs:
+                backup = json.loads(outputs[0][1])["result"]["backup_id"]
+                args = tuple(a.replace("{backup}", backup) for a in args)
+            code, stdout, stderr, sampler = run_sampled(project, forms, *args)
+            assert code == 0, stdout + stderr
+            assert sampler.samples > 10
+            assert sampler.leaks == [], args
+            outputs.append((code, stdout, stderr))
+        assert database.execute("SELECT COUNT(*) FROM bulk") == [(100_000,)]
+        written = [out + err for _, out, err in outputs] + [project.catalogue_path.read_text()]
+        audit = project.config_dir / "audit.jsonl"
+        if audit.exists():
+            written.append(audit.read_text())
+        for path in (project.config_dir / "backups").rglob("*"):
+            if path.is_file() and path.suffix not in (".zst", ".gz"):
+                written.append(path.read_text(errors="ignore"))
+        for text in written:
+            assert not [form for form in forms if form in text]
+    finally:
+        if engine == "postgresql":
+            database.script([f"ALTER DATABASE {database.conn.database} OWNER TO postgres"])
+        drop_user(database, user)

@@ -62,3 +62,18 @@ def test_invalid_urls(url):
 def test_redact_text_masks_urls_and_secrets():
     text = "could not connect to postgresql://bob:hunter2@h/db (hunter2)"
     assert "hunter2" not in redact_text(text, ["hunter2"])
+
+
+def test_percent_encoded_password_is_scrubbed_from_child_environments(monkeypatch):
+    from faber_db.handlers import build_environment
+
+    written = "p%40ss%3Aw%2Frd%2520%23U1"  # p@ss:w/rd%20#U1
+    monkeypatch.setenv("FABER_TEST_URL_VAR", f"mysql://u:{written}@host/db")
+    monkeypatch.setenv("FABER_TEST_PLUS_VAR", "p%40ss%3Aw%2Frd%2520%23U1".lower())
+    monkeypatch.setenv("FABER_TEST_RAW_VAR", "x p@ss:w/rd%20#U1 y")
+    monkeypatch.setenv("FABER_TEST_QUERY_VAR", "postgresql://h/db?sslpassword=k%2By%2Fz")
+    assert parse_url(f"mysql://u:{written}@host/db").password == "p@ss:w/rd%20#U1"
+    parse_url("postgresql://h/db?sslpassword=k%2By%2Fz")
+    env = build_environment({})
+    assert not [name for name in env if name.startswith("FABER_TEST_") and name.endswith("_VAR")]
+    assert redact_text(f"failed with {written}") == "failed with ***"

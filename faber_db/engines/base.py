@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from faber_db.credentials import SecretFiles
+from faber_db.errors import DatabaseNotFoundError
 from faber_db.urls import ConnectionInfo
 
 log = logging.getLogger("faber_db.engines")
@@ -246,6 +247,22 @@ class Engine(ABC):
     @contextmanager
     def deploy_lock(self, db, timeout: float) -> Iterator[None]:
         """Hold the engine's migration lock, waiting at most `timeout` s (LockTimeoutError)."""
+
+    @contextmanager
+    def change_lock(self, timeout: float) -> Iterator[None]:
+        """The deploy lock held on a session of its own, so the commands that hold it
+        may open, close and break their own connections meanwhile. A database that
+        does not exist yet has no lock to take (the caller's file lock covers it)."""
+        try:
+            db = self.connect()
+        except DatabaseNotFoundError:
+            yield
+            return
+        try:
+            with self.deploy_lock(db, timeout):
+                yield
+        finally:
+            self.abandon(db)
 
     # -- backups ------------------------------------------------------------------
     @contextmanager

@@ -218,8 +218,9 @@ class MySQLEngine(Engine):
         got = self.query(db, "SELECT GET_LOCK(%s, %s)", (name, max(0, int(timeout))))[0][0]
         if got != 1:
             raise LockTimeoutError(
-                f"Another deploy holds the migration lock of MySQL database "
-                f"'{self.conn.database}' (GET_LOCK '{name}'); waited {timeout:g}s.",
+                f"Another run changing MySQL database '{self.conn.database}' "
+                "(migrate, resolve, restore, rollback or prisma migrate deploy) holds "
+                f"its lock (GET_LOCK '{name}'); waited {timeout:g}s.",
                 suggestions=["Wait for the other deploy to finish, then retry"],
             )
         try:

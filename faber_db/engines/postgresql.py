@@ -288,8 +288,9 @@ class PostgresEngine(Engine):
         while not self.query(db, "SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))[0][0]:
             if time.monotonic() >= deadline:
                 raise LockTimeoutError(
-                    f"Another deploy holds the migration lock of PostgreSQL database "
-                    f"'{self.conn.database}' (advisory lock {ADVISORY_LOCK_KEY}); waited {timeout:g}s.",
+                    f"Another run changing PostgreSQL database '{self.conn.database}' "
+                    "(migrate, resolve, restore, rollback or prisma migrate deploy) holds "
+                    f"its lock (advisory lock {ADVISORY_LOCK_KEY}); waited {timeout:g}s.",
                     suggestions=["Wait for the other deploy to finish, then retry"],
                 )
             time.sleep(0.1)

@@ -210,6 +210,12 @@ class SQLiteEngine(Engine):
         with file_lock(path, timeout, what=f"the migration lock of {self.conn.database}"):
             yield
 
+    @contextmanager
+    def change_lock(self, timeout: float) -> Iterator[None]:
+        """The deploy lock file, which outlives the database file (a restore replaces it)."""
+        with self.deploy_lock(None, timeout):
+            yield
+
     def handler_environment(self, secrets: SecretFiles) -> dict[str, str]:
         """SQLite needs no credentials, only the file."""
         return {"FABER_SQLITE_PATH": self.conn.database}
