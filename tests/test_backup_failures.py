@@ -139,6 +139,7 @@ def test_disk_filling_up_mid_backup_leaves_nothing(database, tmp_path):
         assert [p for p in backups.rglob("*") if p.is_file()] == []
 
 
+@pytest.mark.postgresql
 def test_missing_native_tool_names_the_tool_and_how_to_install_it(tmp_path, make_database):
     database = make_database("postgresql")
     bin_dir = tmp_path / "bin"
