@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 
-from support import REPO_ROOT
+from support import REPO_ROOT, skip_outside_ci
 
 COMMON = REPO_ROOT / "handlers" / "lib" / "common.sh"
 # Every character JSON forbids raw, DEL, and the characters escaped by name.
@@ -71,3 +72,26 @@ def test_a_4_kib_message_full_of_control_characters_is_quick():
     start, end = (float(t) for t in result.stdout.split())
     assert end - start < 0.5, f"json_string took {end - start:.3f}s for 4 KiB"
     assert json.loads(bash('json_string "$MSG"', MSG=message).stdout) == message
+
+
+def test_check_pipeline_names_the_stage_that_failed():
+    result = bash('check_pipeline "pg_dump zstd tee sha256" 141 2 0 0', FABER_OPERATION="x")
+    assert result.returncode == 1
+    out = json.loads(result.stdout)
+    assert out["tool"] == "zstd" and out["exit_code"] == 2
+    assert bash('check_pipeline "a b" 0 0; echo fine').stdout == "fine\n"
+
+
+def test_shell_scripts_pass_shellcheck():
+    if shutil.which("shellcheck") is None:
+        skip_outside_ci("shellcheck is not installed (Debian: apt-get install shellcheck)")
+    scripts = [
+        *sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "handlers").glob("*/*.sh")),
+        "quickstart.sh",
+        "run-tests.sh",
+        ".ci/run",
+    ]
+    result = subprocess.run(
+        ["shellcheck", "-x", *scripts], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for faber-db handler scripts; sourced, never run directly.
 #
 # Contract for every handler:
@@ -16,7 +17,7 @@ JSON_CONTROL_CHARS=()
 JSON_CONTROL_ESCAPES=()
 for _code in 1 2 3 4 5 6 7 8 11 12 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31; do
   printf -v _hex '%02x' "$_code"
-  printf -v _char "\\x$_hex"
+  printf -v _char '%b' "\\x$_hex"
   JSON_CONTROL_CHARS+=("$_char")
   JSON_CONTROL_ESCAPES+=("\\u00$_hex")
 done
@@ -112,7 +113,8 @@ set_decompressor() {
 # check_pipeline NAMES STATUSES: fail naming the stage that really failed. A stage
 # killed by SIGPIPE (141) only reacts to a later stage's failure, so it is blamed last.
 check_pipeline() {
-  local -a names=($1)
+  local -a names
+  read -r -a names <<<"$1"
   shift
   local -a statuses=("$@")
   local i culprit=-1
