@@ -4,6 +4,7 @@ no file that could be mistaken for a backup; damaged backups are caught."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -89,6 +90,46 @@ def test_sigkill_mid_dump_records_nothing_and_leaves_no_file(project):
     assert wait_until_clean(project) == []
     assert project.catalogue()["backups"] == []
     assert not _dump_processes_for(project.database.conn.database)
+
+
+# The real CLI, with a Ctrl-C the moment the new entry is in the catalogue file.
+CTRL_C_AFTER_CATALOGUE_WRITE = """
+import os, signal, sys
+from faber_db.catalogue import Catalogue
+from faber_db.cli import entry_point
+
+write = Catalogue._write
+
+def write_then_interrupt(self, entries):
+    write(self, entries)
+    if entries:
+        os.kill(os.getpid(), signal.SIGINT)
+
+Catalogue._write = write_then_interrupt
+sys.argv[0] = "faber-db"
+entry_point()
+"""
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"], indirect=True)
+def test_ctrl_c_as_the_entry_is_written_keeps_the_listed_backup(project):
+    project.database.script(["CREATE TABLE t (id INTEGER PRIMARY KEY)", "INSERT INTO t VALUES (1)"])
+    result = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AFTER_CATALOGUE_WRITE, "backup", "dev", "--json"],
+        cwd=project.root,
+        env={**os.environ, **project.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 130, result.stdout + result.stderr
+    out = json.loads(result.stdout)
+    [entry] = project.catalogue()["backups"]
+    assert out["error"]["code"] == "interrupted" and entry["id"] in out["message"]
+    assert "nothing was recorded" not in out["message"]
+    assert (project.root / entry["file"]).exists()  # a listed backup is never deleted
+    code, verified = project.run_json("backups", "verify", entry["id"])
+    assert code == 0, verified
 
 
 def _dump_processes_for(database: str) -> list[str]:
