@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +32,7 @@ from faber_db.errors import (
     FaberError,
     InsufficientDiskSpaceError,
     InvalidInputError,
+    OperationInterruptedError,
     ToolMissingError,
     UnsupportedOptionError,
 )
@@ -352,12 +356,16 @@ def _record(config: Config, target: Target, plan: BackupPlan, dump: FinishedDump
     """Under the catalogue lock: pick a unique id, rename the dump into place, add the entry.
 
     If anything fails after the rename, the renamed file is removed again, so no
-    unrecorded file that looks like a backup is left behind."""
+    unrecorded file that looks like a backup is left behind. Ctrl-C and SIGTERM wait
+    until the entry is written: one arriving just after the catalogue was replaced
+    would otherwise remove a file the catalogue lists. The interrupt still stops the
+    command, with the backup recorded."""
     catalogue = Catalogue(config.catalogue_path, config.project_root)
     env_dir = dump.output.parent.parent
     final: Path | None = None
+    arrived: list[int] = []
     try:
-        with catalogue.update() as entries:
+        with _interrupts_deferred(arrived), catalogue.update() as entries:
             suffix = dump.output.name.removeprefix("backup")
             ids = {e.id for e in entries}
             backup_id = new_backup_id(
@@ -374,7 +382,29 @@ def _record(config: Config, target: Target, plan: BackupPlan, dump: FinishedDump
         if final is not None and final.exists():
             shutil.rmtree(final) if final.is_dir() else final.unlink()
         raise
+    if arrived:
+        raise OperationInterruptedError(
+            f"Interrupted as backup {entry.id} was being recorded: it is recorded, complete"
+            " and verified, and it stays; nothing else ran.",
+            suggestions=[f"faber-db backups list {target.environment}"],
+        )
     return entry
+
+
+@contextmanager
+def _interrupts_deferred(arrived: list[int]) -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (their numbers go to `arrived`) until the block ends.
+    Signal handlers belong to the main thread; elsewhere nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda n, _: arrived.append(n)) for signum in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _entry(

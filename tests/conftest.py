@@ -1,10 +1,46 @@
 """Fixtures: throwaway databases on the real servers (one per test), and a
-temporary project wired to them."""
+temporary project wired to them; markers for the tests that need a server."""
 
 from __future__ import annotations
 
 import pytest
+import support
 from support import ENGINES, Project, basic_config, create_database, drop_database
+
+SERVER_ENGINES = ("postgresql", "mysql")
+# Parameters that name the engine a test runs on: `engine_name` (the `database` and
+# `project` fixtures' parameter) and `engine` (tests that call make_database(engine)).
+# A test whose parameter merely names an engine without using its server calls it
+# something else (test_urls.py: `expected_engine`).
+ENGINE_PARAMETERS = ("engine_name", "engine")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test that needs a server: `postgresql` or `mysql` from its engine
+    parameter (tests that reach a server another way carry the marker themselves),
+    and `integration` for every test marked with either, so that `-m "not mysql"`
+    and `-m "not integration"` select what a machine without those servers can run."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        for name in ENGINE_PARAMETERS:
+            if params.get(name) in SERVER_ENGINES:
+                item.add_marker(params[name])
+        if any(item.get_closest_marker(engine) for engine in SERVER_ENGINES):
+            item.add_marker("integration")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Tell require_server which servers this test is marked for, so a test that
+    reaches an unmarked server fails instead of slipping past `-m "not mysql"`."""
+    support.MARKED_SERVERS = {e for e in SERVER_ENGINES if item.get_closest_marker(e)}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    """Forget the markers once the test (and its fixtures' teardown) is over."""
+    support.MARKED_SERVERS = None
 
 
 @pytest.fixture(params=ENGINES)

@@ -28,6 +28,8 @@ SERVER_URLS = {
     "mysql": os.environ.get("FABER_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
 }
 ENGINES = ("sqlite", "postgresql", "mysql")
+# The servers the running test is marked for (set by conftest.py; None outside a test).
+MARKED_SERVERS: set[str] | None = None
 
 
 def skip_outside_ci(message: str) -> None:
@@ -39,9 +41,12 @@ def skip_outside_ci(message: str) -> None:
 
 
 def require_server(engine: str) -> None:
-    """Skip when the server is unreachable; under CI=true, fail instead."""
+    """Skip when the server is unreachable; under CI=true, fail instead. A test that
+    needs a server must carry its marker (`postgresql` or `mysql`, see conftest.py)."""
     if engine == "sqlite":
         return
+    if MARKED_SERVERS is not None and engine not in MARKED_SERVERS:
+        pytest.fail(f"this test uses the {engine} server: mark it @pytest.mark.{engine}")
     try:
         engine_for(parse_url(SERVER_URLS[engine])).connect().close()
     except FaberError as exc:

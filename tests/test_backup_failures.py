@@ -4,6 +4,7 @@ no file that could be mistaken for a backup; damaged backups are caught."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -29,20 +30,43 @@ def start_backup(project: Project, *args: str) -> subprocess.Popen:
     )
 
 
+def partial_output_sizes(project: Project) -> list[int]:
+    """Sizes of the backup files still being written in a partial workspace."""
+    env_dir = project.config_dir / "backups" / "dev"
+    sizes = []
+    for path in env_dir.glob(".faber-partial-*/backup.*") if env_dir.exists() else []:
+        with contextlib.suppress(FileNotFoundError):  # renamed into place meanwhile
+            sizes.append(path.stat().st_size)
+    return sizes
+
+
 def wait_for_partial_output(project: Project, minimum_bytes: int, timeout: float = 60) -> None:
     """Block until the in-progress backup file has grown past minimum_bytes."""
-    env_dir = project.config_dir / "backups" / "dev"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        sizes = (
-            [p.stat().st_size for p in env_dir.glob(".faber-partial-*/backup.*") if p.is_file()]
-            if env_dir.exists()
-            else []
-        )
-        if sizes and max(sizes) >= minimum_bytes:
+        if max(partial_output_sizes(project), default=0) >= minimum_bytes:
             return
         time.sleep(0.02)
     raise AssertionError("the backup never started writing")
+
+
+def signal_mid_backup(process: subprocess.Popen, project: Project, signum: int) -> None:
+    """Send `signum` to faber-db while its backup is certainly still in progress.
+
+    Once 256 KiB of output exist, faber-db is frozen (SIGSTOP) and the test checks
+    that the file is still in its partial workspace and nothing is recorded, so the
+    signal lands before the rename and the catalogue entry: on a busy machine the
+    test can otherwise be delayed between seeing the file and signalling until
+    faber-db has finished, and the signal then reaches nothing. A stopped process
+    receives a pending SIGINT the moment it resumes (SIGKILL, at once)."""
+    wait_for_partial_output(project, 256 * 1024)
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        assert partial_output_sizes(project), "the backup finished before it could be signalled"
+        assert project.catalogue()["backups"] == []
+        os.kill(process.pid, signum)
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
 
 
 def leftover_files(project: Project) -> list[Path]:
@@ -61,12 +85,51 @@ def wait_until_clean(project: Project, timeout: float = 15) -> list[Path]:
 def test_sigkill_mid_dump_records_nothing_and_leaves_no_file(project):
     load_bulk(project.database, BULK_ROWS[project.database.engine])
     process = start_backup(project, "--compression", "gzip")
-    wait_for_partial_output(project, 256 * 1024)
-    process.send_signal(signal.SIGKILL)
+    signal_mid_backup(process, project, signal.SIGKILL)
     process.wait()
     assert wait_until_clean(project) == []
     assert project.catalogue()["backups"] == []
     assert not _dump_processes_for(project.database.conn.database)
+
+
+# The real CLI, with a Ctrl-C the moment the new entry is in the catalogue file.
+CTRL_C_AFTER_CATALOGUE_WRITE = """
+import os, signal, sys
+from faber_db.catalogue import Catalogue
+from faber_db.cli import entry_point
+
+write = Catalogue._write
+
+def write_then_interrupt(self, entries):
+    write(self, entries)
+    if entries:
+        os.kill(os.getpid(), signal.SIGINT)
+
+Catalogue._write = write_then_interrupt
+sys.argv[0] = "faber-db"
+entry_point()
+"""
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"], indirect=True)
+def test_ctrl_c_as_the_entry_is_written_keeps_the_listed_backup(project):
+    project.database.script(["CREATE TABLE t (id INTEGER PRIMARY KEY)", "INSERT INTO t VALUES (1)"])
+    result = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AFTER_CATALOGUE_WRITE, "backup", "dev", "--json"],
+        cwd=project.root,
+        env={**os.environ, **project.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 130, result.stdout + result.stderr
+    out = json.loads(result.stdout)
+    [entry] = project.catalogue()["backups"]
+    assert out["error"]["code"] == "interrupted" and entry["id"] in out["message"]
+    assert "nothing was recorded" not in out["message"]
+    assert (project.root / entry["file"]).exists()  # a listed backup is never deleted
+    code, verified = project.run_json("backups", "verify", entry["id"])
+    assert code == 0, verified
 
 
 def _dump_processes_for(database: str) -> list[str]:
@@ -82,10 +145,9 @@ def _dump_processes_for(database: str) -> list[str]:
 def test_ctrl_c_reports_interruption_and_cleans_up(project):
     load_bulk(project.database, BULK_ROWS[project.database.engine])
     process = start_backup(project, "--compression", "gzip")
-    wait_for_partial_output(project, 256 * 1024)
-    process.send_signal(signal.SIGINT)
-    stdout, _ = process.communicate(timeout=60)  # noqa: F841
-    assert process.returncode == 130, stdout + _
+    signal_mid_backup(process, project, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
     assert '"code": "interrupted"' in stdout
     assert leftover_files(project) == []
     assert project.catalogue()["backups"] == []
@@ -139,6 +201,7 @@ def test_disk_filling_up_mid_backup_leaves_nothing(database, tmp_path):
         assert [p for p in backups.rglob("*") if p.is_file()] == []
 
 
+@pytest.mark.postgresql
 def test_missing_native_tool_names_the_tool_and_how_to_install_it(tmp_path, make_database):
     database = make_database("postgresql")
     bin_dir = tmp_path / "bin"

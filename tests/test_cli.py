@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import Project, basic_config
+from support import SERVER_URLS, Project, basic_config, require_server, server_url
 
 from faber_db.exit_codes import ExitStatus
+from faber_db.urls import parse_url
 
 
 @pytest.fixture
@@ -62,16 +63,19 @@ def test_unsupported_scheme(sqlite_project, url):
     assert rc == ExitStatus.UNSUPPORTED_URL and out["error"]["code"] == "unsupported_url"
 
 
-def test_unreachable_server_and_bad_password(sqlite_project):
+def test_unreachable_server(sqlite_project):
     rc, out = sqlite_project.run_json(
         "backup", "production", env={"FABER_TEST_PROD_URL": "postgresql://postgres@127.0.0.1:1/x"}
     )
     assert rc == ExitStatus.CONNECTION_FAILED
-    rc, out = sqlite_project.run_json(
-        "backup",
-        "production",
-        env={"FABER_TEST_PROD_URL": "mysql://nobody:wrong@127.0.0.1:3306/test"},
-    )
+
+
+@pytest.mark.mysql
+def test_bad_password(sqlite_project):
+    require_server("mysql")
+    base = parse_url(SERVER_URLS["mysql"])
+    url = server_url(base, base.database, user="nobody", password="wrong")
+    rc, out = sqlite_project.run_json("backup", "production", env={"FABER_TEST_PROD_URL": url})
     assert rc == ExitStatus.AUTH_FAILED, out
 
 

@@ -64,6 +64,7 @@ def test_protected_environment_needs_approval_of_the_exact_plan(project):
     assert out["result"]["plan_id"] == plan_id and out["result"]["safety_backup_id"]
 
 
+@pytest.mark.postgresql  # the other engine of the sqlite case is PostgreSQL too
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"], indirect=False)
 def test_backup_of_another_engine_is_refused(project, tmp_path, engine_name):
     build_schema(project.database)

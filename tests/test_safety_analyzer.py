@@ -14,7 +14,7 @@ from faber_db.safety import RULES, SEVERITIES, analyze_script
 from faber_db.safety.rules.base import STATEMENT_RULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "SAFETY_RULES.md"
-FIXTURES = Path("/work/shared/fixtures/prisma-umami")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prisma-umami"
 REQUIRED_CODES = {
     "drop_table", "drop_database", "drop_schema", "truncate", "delete_without_where",
     "drop_column", "update_without_where", "alter_column_type", "add_not_null_without_default",

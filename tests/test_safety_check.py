@@ -142,6 +142,7 @@ def test_an_edited_migration_after_the_dry_run_voids_the_approval(production):
     assert code == 14 and "sneaky" not in table_names(production.database)
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("statement", ["DROP DATABASE other;", "DROP SCHEMA audit;"])
 def test_blocked_operations_stop_even_with_approval(tmp_path, make_database, statement):
     database = make_database("postgresql")

@@ -19,7 +19,7 @@ from faber_db.sqlsplit import (
     tokenize,
 )
 
-FIXTURES = Path("/work/shared/fixtures/prisma-umami")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prisma-umami"
 
 
 def texts(script: str, dialect: str) -> list[str]:

@@ -11,7 +11,7 @@ from faber_db.urls import parse_url, redact_text
 
 
 @pytest.mark.parametrize(
-    ("url", "engine", "database", "port"),
+    ("url", "expected_engine", "database", "port"),
     [
         ("postgresql://u:p@db.example:5433/app", "postgresql", "app", 5433),
         ("postgres://u@db/app?sslmode=require", "postgresql", "app", 5432),
@@ -19,9 +19,9 @@ from faber_db.urls import parse_url, redact_text
         ("mariadb://root:x@[::1]:3307/test", "mysql", "test", 3307),
     ],
 )
-def test_server_urls(url, engine, database, port):
+def test_server_urls(url, expected_engine, database, port):
     conn = parse_url(url)
-    assert (conn.engine, conn.database, conn.port) == (engine, database, port)
+    assert (conn.engine, conn.database, conn.port) == (expected_engine, database, port)
 
 
 def test_password_is_unquoted_and_never_printed():

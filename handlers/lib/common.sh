@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for faber-db handler scripts; sourced, never run directly.
 #
 # Contract for every handler:
@@ -10,13 +11,33 @@
 # Backups hold the user's data: everything we write is private to the owner.
 umask 077
 
+# The control characters JSON forbids raw, other than \t \n \r (escaped by name):
+# JSON_CONTROL_CHARS[i] is the character, JSON_CONTROL_ESCAPES[i] its \u00XX form.
+JSON_CONTROL_CHARS=()
+JSON_CONTROL_ESCAPES=()
+for _code in 1 2 3 4 5 6 7 8 11 12 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31; do
+  printf -v _hex '%02x' "$_code"
+  printf -v _char '%b' "\\x$_hex"
+  JSON_CONTROL_CHARS+=("$_char")
+  JSON_CONTROL_ESCAPES+=("\\u00$_hex")
+done
+unset _code _hex _char
+
+# json_string TEXT: TEXT as a JSON string literal. Every character below 0x20 is
+# escaped (a tool's stderr may hold ANSI escapes or other control bytes), in pure
+# bash: no subprocess, and the per-character pass runs only when one is present.
 json_string() {
-  local s=$1
+  local s=$1 i
   s=${s//\\/\\\\}
   s=${s//\"/\\\"}
   s=${s//$'\n'/\\n}
   s=${s//$'\r'/\\r}
   s=${s//$'\t'/\\t}
+  if [[ $s == *[[:cntrl:]]* ]]; then
+    for i in "${!JSON_CONTROL_CHARS[@]}"; do
+      s=${s//"${JSON_CONTROL_CHARS[$i]}"/"${JSON_CONTROL_ESCAPES[$i]}"}
+    done
+  fi
   printf '"%s"' "$s"
 }
 
@@ -92,7 +113,8 @@ set_decompressor() {
 # check_pipeline NAMES STATUSES: fail naming the stage that really failed. A stage
 # killed by SIGPIPE (141) only reacts to a later stage's failure, so it is blamed last.
 check_pipeline() {
-  local -a names=($1)
+  local -a names
+  read -r -a names <<<"$1"
   shift
   local -a statuses=("$@")
   local i culprit=-1

@@ -10,7 +10,7 @@
 # Prints one JSON object: status, file, size_bytes, sha256, tool_version, duration_seconds.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
 FABER_OPERATION=create-backup
 STARTED=$(now)

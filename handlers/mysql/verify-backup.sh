@@ -6,7 +6,7 @@
 # Environment: FABER_FILE, FABER_COMPRESSION, FABER_WORK_DIR, FABER_PARENT_PID
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
 FABER_OPERATION=verify-backup
 STARTED=$(now)

@@ -7,7 +7,7 @@
 # Prints one JSON object: sha256, checks{decompression,format}, problems[], toc_entries.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
 FABER_OPERATION=verify-backup
 STARTED=$(now)

@@ -13,7 +13,7 @@
 #   FABER_PYTHON         the Python interpreter to run sqlite_tool.py with
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
 FABER_OPERATION=create-backup
 STARTED=$(now)

@@ -11,7 +11,7 @@
 # Prints one JSON object: status, tool, tool_version, duration_seconds.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
 FABER_OPERATION=restore-backup
 STARTED=$(now)

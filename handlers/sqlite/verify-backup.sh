@@ -6,7 +6,7 @@
 # Environment: FABER_FILE, FABER_FORMAT, FABER_COMPRESSION, FABER_WORK_DIR, FABER_PARENT_PID, FABER_PYTHON
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
 FABER_OPERATION=verify-backup
 STARTED=$(now)
