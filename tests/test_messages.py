@@ -68,6 +68,7 @@ def test_a_close_environment_name_is_suggested_without_inviting_a_config_edit(sq
     ]
 
 
+@pytest.mark.postgresql
 def test_postgres_unknown_role_is_an_authentication_failure(tmp_path):
     require_server("postgresql")
     url = SERVER_URLS["postgresql"].replace("://postgres@", "://faber_no_such_role@", 1)

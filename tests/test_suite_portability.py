@@ -37,7 +37,13 @@ def collected(*args: str) -> list[str]:
 
 
 # Files whose parameters name a SQL dialect, never a server to connect to.
-DIALECT_ONLY = ("test_urls", "test_sqlsplit", "test_safety_analyzer", "test_safety_corpus")
+DIALECT_ONLY = (
+    "test_urls",
+    "test_sqlsplit",
+    "test_safety_analyzer",
+    "test_safety_corpus",
+    "test_safety_objects",
+)
 
 
 def uses_server(test_id: str, engine: str) -> bool:
