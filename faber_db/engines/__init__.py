@@ -19,7 +19,12 @@ ENGINE_MODULES = {
 }
 
 
+def engine_class(name: str) -> type[Engine]:
+    """The Engine class of an engine name, for its facts (no connection needed)."""
+    module_name, class_name = ENGINE_MODULES[name]
+    return getattr(import_module(module_name), class_name)
+
+
 def engine_for(conn: ConnectionInfo) -> Engine:
     """Return the Engine implementation for a connection."""
-    module_name, class_name = ENGINE_MODULES[conn.engine]
-    return getattr(import_module(module_name), class_name)(conn)
+    return engine_class(conn.engine)(conn)

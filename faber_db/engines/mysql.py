@@ -31,6 +31,8 @@ class MySQLEngine(Engine):
     prisma_provider = "mysql"
     backup_formats = ("sql",)
     file_extensions = {"sql": ".sql"}
+    system_databases = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+    max_database_name_length = 64  # characters
 
     def quote(self, identifier: str) -> str:
         """Backtick quoting."""
