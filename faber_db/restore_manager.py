@@ -27,7 +27,7 @@ from faber_db.approval import Approval
 from faber_db.backup_creation import BackupOptions, migration_summary, take_backup
 from faber_db.backup_verification import is_unchanged, verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
-from faber_db.config import Config, Target
+from faber_db.config import CONFIG_DIR, Config, Target
 from faber_db.engines import engine_class, engine_for
 from faber_db.errors import (
     BackupInvalidError,
@@ -291,14 +291,41 @@ def destination(config: Config, env_target: Target, request: RestoreRequest) -> 
             raise InvalidInputError(
                 f"--into {into!r} is not a database name faber-db can restore into."
             )
-        database = engine_class(env_target.engine).restore_target(into, config.project_root)
+        private = (config.project_path(str(CONFIG_DIR)), config.backups_dir, config.state_dir)
+        database = engine_class(env_target.engine).restore_target(
+            into, config.project_root, private
+        )
+        target = Target(
+            env_target.environment, env_target.conn.with_database(database), env_target.settings
+        )
+        _refuse_other_environment(config, target)
     except InvalidInputError as error:
         error.message += " Nothing was created or changed."
         error.suggestions += _into_suggestions(request)
         raise
-    return Target(
-        env_target.environment, env_target.conn.with_database(database), env_target.settings
-    )
+    return target
+
+
+def _refuse_other_environment(config: Config, target: Target) -> None:
+    """--into must not reach another environment's database: that would restore it
+    without its own policy (a protected environment's approval)."""
+    mine = _database_key(target)
+    for env in sorted(set(config.environments) - {target.environment}):
+        try:
+            other = config.resolve(env)
+        except FaberError:  # its URL is not set here: it cannot be the same database
+            continue
+        if _database_key(other) == mine:
+            raise InvalidInputError(
+                f"--into {target.conn.database!r} is the database of environment {env}; "
+                f"restore it as that environment (faber-db restore {env} --from ...), under "
+                "its own policy."
+            )
+
+
+def _database_key(target: Target) -> tuple:
+    conn = target.conn
+    return (conn.engine, (conn.host or "").lower(), conn.port, conn.database)
 
 
 def _into_suggestions(request: RestoreRequest) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from restore_support import backup_id, build_schema
-from support import unique_name
+from support import basic_config, unique_name
 
 from faber_db.engines import engine_class
 from faber_db.errors import InvalidInputError
@@ -125,3 +125,22 @@ def test_server_into_refusals_happen_before_connecting(project, engine_name):
 
     assert not [name for name in _databases(project.database) if token in name]
     assert _system_tables(system) == before_tables
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+def test_into_faber_db_folders_or_another_environment_is_refused(project, tmp_path):
+    build_schema(project.database)
+    backup = backup_id(project)
+    backup_file = project.root / project.catalogue()["backups"][0]["file"]
+    production = tmp_path / "prod.db"
+    production.write_bytes(Path(project.database.conn.database).read_bytes())
+    project.env["FABER_TEST_PROD_URL"] = f"sqlite:///{production}"
+    config = basic_config(dev="FABER_TEST_DEV_URL", production="FABER_TEST_PROD_URL")
+    project.write_config(config)
+    before = backup_file.read_bytes(), production.read_bytes()
+
+    for into in [str(backup_file.relative_to(project.root)), str(production)]:
+        code, out = project.run_json("restore", "dev", "--from", backup, "--into", into, "--yes")
+        _assert_refused(out, code)
+
+    assert (backup_file.read_bytes(), production.read_bytes()) == before

@@ -89,9 +89,12 @@ class Engine(ABC):
         return None
 
     @classmethod
-    def restore_target(cls, name: str, project_root: Path) -> str:
+    def restore_target(
+        cls, name: str, project_root: Path, private_dirs: tuple[Path, ...] = ()
+    ) -> str:
         """The database a restore --into `name` writes to, in the form ConnectionInfo
-        holds it; InvalidInputError (before anything connects) when it is refused."""
+        holds it; InvalidInputError (before anything connects) when it is refused.
+        `private_dirs` are faber-db's own folders, for engines whose databases are files."""
         problem = cls.database_name_problem(name)
         if problem is not None:
             raise InvalidInputError(f"--into {name!r} {problem}.")

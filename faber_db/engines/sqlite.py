@@ -28,13 +28,17 @@ class SQLiteEngine(Engine):
     placeholder = "?"
 
     @classmethod
-    def restore_target(cls, name: str, project_root: Path) -> str:
+    def restore_target(
+        cls, name: str, project_root: Path, private_dirs: tuple[Path, ...] = ()
+    ) -> str:
         """The absolute path of the --into file: a relative path stays inside the
-        project (after following symlinks); a directory is refused."""
+        project (after following symlinks); faber-db's own folders (backups, state),
+        directories and files that are not SQLite databases are refused."""
         written = Path(name)
         try:
             path = (written if written.is_absolute() else project_root / written).resolve()
             inside = path.is_relative_to(project_root.resolve())
+            private = [d for d in private_dirs if path.is_relative_to(d.resolve())]
             is_dir = path.is_dir()
         except (OSError, RuntimeError, ValueError) as exc:
             raise InvalidInputError(f"--into {name!r} is not a usable path ({exc}).") from None
@@ -42,6 +46,11 @@ class SQLiteEngine(Engine):
             raise InvalidInputError(
                 f"--into {name!r} leaves the project ({project_root}); a relative path must "
                 "stay inside it (give an absolute path to mean a file elsewhere)."
+            )
+        if private:
+            raise InvalidInputError(
+                f"--into {name!r} is inside {private[0]}, faber-db's own folder (backups, "
+                "journals); a restore never writes there."
             )
         if is_dir or (path.exists() and not is_sqlite_file(path)):
             raise InvalidInputError(
