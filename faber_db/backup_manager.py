@@ -68,7 +68,9 @@ def list_backups(config: Config, env: str | None = None) -> Result:
         check_environment_name(env)
     entries = [e for e in catalogue_for(config).entries() if env is None or e.environment == env]
     entries.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
-    warnings = config.warnings + orphan_warnings(config, entries if env is None else None)
+    catalogue = catalogue_for(config)
+    outside = [problem for e in entries if (problem := catalogue.path_problem(e))]
+    warnings = config.warnings + outside + orphan_warnings(config, entries if env is None else None)
     return Result(
         operation="backups-list",
         environment=env,
@@ -83,7 +85,10 @@ def orphan_warnings(config: Config, entries: list[BackupEntry] | None) -> list[s
     root = config.backups_dir
     if entries is None or not root.is_dir():
         return []
-    known = {entry.path(config.project_root).resolve() for entry in entries}
+    catalogue = catalogue_for(config)
+    known = {
+        catalogue.backup_path(e).resolve() for e in entries if catalogue.path_problem(e) is None
+    }
     warnings = []
     for env_dir in (d for d in root.iterdir() if d.is_dir()):
         for child in env_dir.iterdir():
@@ -116,7 +121,7 @@ def verify_backup(
     """
     catalogue = catalogue_for(config)
     entry = catalogue.get(backup_id)
-    path = entry.path(config.project_root)
+    path = catalogue.backup_path(entry)
     verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
     status = "valid" if verification.passed else ("invalid" if path.exists() else "missing")
     record = verification.to_dict() | {"deep": entry.verification.get("deep")}
@@ -172,6 +177,7 @@ def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
     """
     catalogue = catalogue_for(config)
     entry = catalogue.get(backup_id)
+    path = catalogue.backup_path(entry)
     plan = {
         "operation": "backups-delete",
         "environment": entry.environment,
@@ -190,14 +196,15 @@ def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
         # Another run may have deleted the other valid backups since the plan was made.
         warnings = warnings or _last_backup_warnings(entries, entry)
         entries[:] = [e for e in entries if e.id != entry.id]
-    remove_backup_file(entry.path(config.project_root))
+    last_backup = bool(warnings)
+    warnings = warnings + remove_backup_file(path)
     return Result(
         operation="backups-delete",
         environment=entry.environment,
         result={"deleted": [entry.id], "freed_bytes": entry.size_bytes, "plan_id": plan["plan_id"]},
         message=f"Deleted {entry.id} ({human_size(entry.size_bytes)}).",
         warnings=warnings,
-        suggestions=[f"faber-db backup {entry.environment}"] if warnings else [],
+        suggestions=[f"faber-db backup {entry.environment}"] if last_backup else [],
     )
 
 
@@ -229,6 +236,7 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
     safety_days = config.section("backup").get("safety_retention_days", 90)
     decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
     doomed = [d.entry for d in decisions if d.delete]
+    paths = {e.id: catalogue.backup_path(e) for e in doomed}  # refuses before anything is deleted
     plan = {
         "operation": "backups-prune",
         "environment": env,
@@ -266,9 +274,10 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
         doomed_ids = {d.entry.id for d in fresh if d.delete} & {e.id for e in doomed}
         removed = [e for e in entries if e.id in doomed_ids]
         entries[:] = [e for e in entries if e.id not in doomed_ids]
-    for entry in removed:
-        remove_backup_file(entry.path(config.project_root))
-    return _prune_result(env, plan, [e.id for e in removed], f"Pruned {len(removed)} backup(s).")
+    warnings = [w for entry in removed for w in remove_backup_file(paths[entry.id])]
+    result = _prune_result(env, plan, [e.id for e in removed], f"Pruned {len(removed)} backup(s).")
+    result.warnings = warnings
+    return result
 
 
 def _prune_result(env: str | None, plan: dict, deleted: list[str], message: str) -> Result:
@@ -281,12 +290,19 @@ def _prune_result(env: str | None, plan: dict, deleted: list[str], message: str)
     )
 
 
-def remove_backup_file(path: Path) -> None:
-    """Delete a backup file or directory if it is still there."""
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
+def remove_backup_file(path: Path) -> list[str]:
+    """Delete a backup file or directory (a path from Catalogue.backup_path) if it is
+    still there; a symlink is removed itself, never what it points to. Returns
+    warnings: the entry is already gone, so a file that cannot be removed is reported
+    (and listed as an orphan afterwards), not raised."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        return [f"the entry is removed but {path} could not be deleted ({exc}); delete it by hand"]
+    return []
 
 
 def authorise(

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from faber_db.backup_ids import check_backup_id
-from faber_db.errors import BackupNotFoundError, CatalogueCorruptError
+from faber_db.errors import BackupNotFoundError, BackupOutsideFolderError, CatalogueCorruptError
 from faber_db.fsutil import atomic_write
 from faber_db.locks import file_lock
 from faber_db.resources import validation_errors
@@ -66,11 +66,6 @@ class BackupEntry:
         extra = data.pop("extra")
         return {**data, **extra}
 
-    def path(self, project_root: Path) -> Path:
-        """Absolute path of the backup file (or directory)."""
-        file = Path(self.file)
-        return file if file.is_absolute() else project_root / file
-
 
 class Catalogue:
     """The backups.json of one project."""
@@ -78,6 +73,47 @@ class Catalogue:
     def __init__(self, path: Path, project_root: Path) -> None:
         self.path = path
         self.project_root = project_root
+
+    @property
+    def backups_dir(self) -> Path:
+        """The backups directory: backups.json and one folder per environment."""
+        return self.path.parent
+
+    def backup_path(self, entry: BackupEntry) -> Path:
+        """The absolute path of an entry's backup file (or directory), checked.
+
+        The one place a catalogue path becomes a file path: it must lie inside
+        <backups dir>/<environment>/ both as written and after following
+        symlinks, or BackupOutsideFolderError is raised (nothing read or deleted).
+        The path returned is the entry's own (a symlink stays a symlink).
+        """
+        folder = (self.backups_dir / entry.environment).resolve()
+        file = Path(entry.file)
+        written = file if file.is_absolute() else self.project_root / file
+        try:
+            where = written.parent.resolve() / written.name
+            target = written.resolve()
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+            where = target = None
+        if where is None or not all(_strictly_inside(p, folder) for p in (where, target)):
+            raise BackupOutsideFolderError(
+                f"Backup {entry.id}: its file {entry.file!r} is not inside {folder} (the backups "
+                f"folder of {entry.environment}); faber-db will not read or delete it. "
+                "Nothing was touched.",
+                suggestions=[
+                    f"Correct or remove the entry {entry.id} in {self.path} by hand",
+                    f"faber-db backups list {entry.environment}",
+                ],
+            )
+        return where
+
+    def path_problem(self, entry: BackupEntry) -> str | None:
+        """Why backup_path refuses this entry, or None when its path is acceptable."""
+        try:
+            self.backup_path(entry)
+        except BackupOutsideFolderError as error:
+            return error.message
+        return None
 
     @property
     def lock_path(self) -> Path:
@@ -141,3 +177,7 @@ class Catalogue:
             )
         text = json.dumps(document, indent=2, sort_keys=False) + "\n"
         atomic_write(self.path, text.encode("utf-8"), keep_previous=True)
+
+
+def _strictly_inside(path: Path, folder: Path) -> bool:
+    return path != folder and path.is_relative_to(folder) and ".." not in path.parts

@@ -18,6 +18,9 @@ def create_environment_database(config: Config, env: str) -> Result:
     with database_errors(engine, f"creating database {name}"):
         if not engine.database_exists(name):
             created = _create(engine, name)
+        else:  # it must be a database, not merely something of that name (a text file)
+            with engine.session(name):
+                pass
     where = f"{engine.name} {target.conn.redacted()}"
     return Result(
         operation="db-create",

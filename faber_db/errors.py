@@ -137,6 +137,11 @@ class BackupInvalidError(FaberError):
     code = "backup_invalid"
 
 
+class BackupOutsideFolderError(BackupInvalidError):
+    """A catalogue entry whose file is not inside its environment's backups folder
+    (hand-edited or tampered): faber-db neither reads nor deletes it."""
+
+
 class BackupFailedError(FaberError):
     """Creating a backup failed; nothing was recorded."""
 

@@ -30,8 +30,8 @@ from faber_db.approval import Approval
 from faber_db.backup_creation import BackupOptions, migration_summary, take_backup
 from faber_db.backup_verification import is_unchanged, verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
-from faber_db.config import Config, Target
-from faber_db.engines import engine_for
+from faber_db.config import CONFIG_DIR, Config, Target
+from faber_db.engines import engine_class, engine_for
 from faber_db.environment_lock import lock_environment
 from faber_db.errors import (
     BackupInvalidError,
@@ -113,7 +113,7 @@ def run_restore(
 ) -> Result:
     """Steps 1-7 for a restore or rollback request."""
     env_target = config.resolve(request.environment)
-    target = destination(config, env_target, request.into)
+    target = destination(config, env_target, request)
     check_safety_policy(config, request)
     # A dry run changes nothing, so it does not wait for the environment's change lock.
     change = nullcontext() if request.dry_run else lock_environment(config, target, progress)
@@ -173,7 +173,7 @@ def deep_verify(config: Config, entry: BackupEntry, progress: Progress | None = 
     with restore_lock(config, target.environment):
         restorer = _restorer(config, target, progress)
         recovered = restorer.recover()
-        source = BackupSource(entry, entry.path(config.project_root))
+        source = BackupSource(entry, _catalogue(config).backup_path(entry))
         with (
             _driver_errors(restorer),
             restorer.scratch_copy(source) as scratch,
@@ -241,12 +241,10 @@ def recover_before_backup(config: Config, target: Target) -> list[str]:
 
 # -- step 1: the backup -----------------------------------------------------------------
 def _choose_backup(config: Config, request: RestoreRequest, target: Target) -> BackupEntry:
-    catalogue = Catalogue(config.catalogue_path, config.project_root)
+    catalogue = _catalogue(config)
     if request.backup_id is not None:
         return catalogue.get(request.backup_id)
-    return choose_rollback_backup(
-        catalogue.entries(), target, request.to_migration, config.project_root
-    )
+    return choose_rollback_backup(catalogue.entries(), target, request.to_migration, catalogue)
 
 
 def check_backup(config: Config, entry: BackupEntry, target: Target) -> None:
@@ -258,7 +256,7 @@ def check_backup(config: Config, entry: BackupEntry, target: Target) -> None:
             f"Backup {entry.id} is marked {entry.status}; it cannot be restored. Nothing was touched.",
             suggestions=[f"faber-db backups verify {entry.id}", listing],
         )
-    path = entry.path(config.project_root)
+    path = _catalogue(config).backup_path(entry)
     # Same sha256 as when it passed verification: the same bytes, so the same
     # decompression and format results (the restore decompresses it all again).
     if is_unchanged(path, entry.sha256):
@@ -284,19 +282,66 @@ def _check_engine(entry: BackupEntry, target: Target) -> None:
 
 
 # -- step 2: the plan -------------------------------------------------------------------
-def destination(config: Config, env_target: Target, into: str | None) -> Target:
-    """The environment's target, or the same server with the --into database."""
+def destination(config: Config, env_target: Target, request: RestoreRequest) -> Target:
+    """The environment's target, or the same server with the --into database.
+
+    --into is checked here, before anything connects: the engine refuses names
+    outside its pattern, over its length limit, its system databases and (SQLite)
+    relative paths that leave the project; names of faber-db's own scratch
+    databases are refused for every engine."""
+    into = request.into
     if into is None:
         return env_target
-    if not into or "\x00" in into or any(mark in into for mark in RESERVED_NAME_MARKS):
-        raise InvalidInputError(
-            f"--into {into!r} is not a database name faber-db can restore into."
+    try:
+        if not into or "\x00" in into or any(mark in into for mark in RESERVED_NAME_MARKS):
+            raise InvalidInputError(
+                f"--into {into!r} is not a database name faber-db can restore into."
+            )
+        private = (config.project_path(str(CONFIG_DIR)), config.backups_dir, config.state_dir)
+        database = engine_class(env_target.engine).restore_target(
+            into, config.project_root, private
         )
-    if env_target.engine == "sqlite":
-        into = str(config.project_path(into).resolve())
-    elif len(into) > 63:
-        raise InvalidInputError(f"--into {into!r} is longer than 63 characters.")
-    return Target(env_target.environment, env_target.conn.with_database(into), env_target.settings)
+        target = Target(
+            env_target.environment, env_target.conn.with_database(database), env_target.settings
+        )
+        _refuse_other_environment(config, target)
+    except InvalidInputError as error:
+        error.message += " Nothing was created or changed."
+        error.suggestions += _into_suggestions(request)
+        raise
+    return target
+
+
+def _refuse_other_environment(config: Config, target: Target) -> None:
+    """--into must not reach another environment's database: that would restore it
+    without its own policy (a protected environment's approval)."""
+    mine = _database_key(target)
+    for env in sorted(set(config.environments) - {target.environment}):
+        try:
+            other = config.resolve(env)
+        except FaberError:  # its URL is not set here: it cannot be the same database
+            continue
+        if _database_key(other) == mine:
+            raise InvalidInputError(
+                f"--into {target.conn.database!r} is the database of environment {env}; "
+                f"restore it as that environment (faber-db restore {env} --from ...), under "
+                "its own policy."
+            )
+
+
+def _database_key(target: Target) -> tuple:
+    conn = target.conn
+    return (conn.engine, (conn.host or "").lower(), conn.port, conn.database)
+
+
+def _into_suggestions(request: RestoreRequest) -> list[str]:
+    example = request.environment.replace("-", "_")[:40] + "_restored"
+    return [
+        "Choose a new database (not a system one) to restore into, then: "
+        f"faber-db restore {request.environment} --from {request.backup_id} "
+        f"--into {example} --dry-run",
+        f"faber-db backups list {request.environment}",
+    ]
 
 
 def check_safety_policy(config: Config, request: RestoreRequest) -> None:
@@ -394,7 +439,7 @@ def _safety_backup(config: Config, plan: RestorePlan, progress):
 
 
 def _restore_and_verify(config: Config, restorer: Restorer, entry: BackupEntry) -> RestoreOutcome:
-    source = BackupSource(entry, entry.path(config.project_root))
+    source = BackupSource(entry, _catalogue(config).backup_path(entry))
     table = config.migrations_table
     staged: list[RestoreVerification] = []
     started = time.monotonic()
@@ -456,7 +501,7 @@ def _record(config: Config, plan: RestorePlan, safety: BackupEntry | None) -> No
         "database": plan.target_database,
         "safety_backup_id": safety.id if safety else None,
     }
-    with Catalogue(config.catalogue_path, config.project_root).update() as entries:
+    with _catalogue(config).update() as entries:
         for entry in entries:
             if entry.id == plan.entry.id:
                 entry.extra["restores"] = (entry.extra.get("restores", []) + [record])[
@@ -467,7 +512,7 @@ def _record(config: Config, plan: RestorePlan, safety: BackupEntry | None) -> No
 
 
 def _update_entry(config: Config, backup_id: str, **changes) -> None:
-    with Catalogue(config.catalogue_path, config.project_root).update() as entries:
+    with _catalogue(config).update() as entries:
         for entry in entries:
             if entry.id == backup_id:
                 for key, value in changes.items():
@@ -549,6 +594,10 @@ def _command(request: RestoreRequest) -> str:
 
 
 # -- plumbing ---------------------------------------------------------------------------
+def _catalogue(config: Config) -> Catalogue:
+    return Catalogue(config.catalogue_path, config.project_root)
+
+
 def _restorer(config: Config, target: Target, progress: Progress | None) -> Restorer:
     context = RestoreContext(config, target.environment, progress)
     return restorer_for(engine_for(target.conn), context)

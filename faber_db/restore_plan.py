@@ -5,9 +5,8 @@ removed, the data that will be lost or added, and the plan a person approves."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from faber_db.catalogue import BackupEntry
+from faber_db.catalogue import BackupEntry, Catalogue
 from faber_db.config import Target
 from faber_db.errors import BackupNotFoundError
 from faber_db.text import human_duration
@@ -151,12 +150,13 @@ def _schema_change(now: str | None, then: dict[str, str] | None, table: str) -> 
 
 
 def rollback_candidates(
-    entries: list[BackupEntry], target: Target, to_migration: str | None, project_root: Path
+    entries: list[BackupEntry], target: Target, to_migration: str | None, catalogue: Catalogue
 ) -> list[BackupEntry]:
     """Usable backups of the target, newest first.
 
     Pre-rollback safety backups are left out: restoring one undoes a rollback,
-    which a person asks for explicitly with --from.
+    which a person asks for explicitly with --from. So are entries whose file is
+    missing or outside the environment's backups folder.
     """
     matching = [
         e
@@ -166,17 +166,18 @@ def rollback_candidates(
         and e.database == target.conn.database
         and e.status == "valid"
         and e.reason not in SAFETY_REASONS.values()
-        and e.path(project_root).exists()
+        and catalogue.path_problem(e) is None
+        and catalogue.backup_path(e).exists()
         and (to_migration is None or e.migrations.get("last_migration") == to_migration)
     ]
     return sorted(matching, key=lambda e: (e.timestamp, e.id), reverse=True)
 
 
 def choose_rollback_backup(
-    entries: list[BackupEntry], target: Target, to_migration: str | None, project_root: Path
+    entries: list[BackupEntry], target: Target, to_migration: str | None, catalogue: Catalogue
 ) -> BackupEntry:
     """The newest usable backup (ending at `to_migration` when given)."""
-    candidates = rollback_candidates(entries, target, to_migration, project_root)
+    candidates = rollback_candidates(entries, target, to_migration, catalogue)
     if candidates:
         return candidates[0]
     env = target.environment

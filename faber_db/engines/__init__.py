@@ -20,7 +20,7 @@ ENGINE_MODULES = {
 
 
 def engine_class(name: str) -> type[Engine]:
-    """The Engine class registered under `name`."""
+    """The Engine class of an engine name, for its facts (no connection needed)."""
     module_name, class_name = ENGINE_MODULES[name]
     return getattr(import_module(module_name), class_name)
 

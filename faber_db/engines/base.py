@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from faber_db.credentials import SecretFiles
-from faber_db.errors import DatabaseNotFoundError
+from faber_db.errors import DatabaseNotFoundError, InvalidInputError
 from faber_db.urls import ConnectionInfo
 
 log = logging.getLogger("faber_db.engines")
@@ -52,8 +54,52 @@ class Engine(ABC):
     file_extensions: ClassVar[dict[str, str]]
     format_descriptions: ClassVar[dict[str, str]] = {}  # format -> what people call it
 
+    # -- database names -----------------------------------------------------------
+    # Databases of the server itself: never a restore target.
+    system_databases: ClassVar[frozenset[str]] = frozenset()
+    # The names faber-db accepts for a database it writes to (--into): a plain
+    # identifier, so it never needs more than ordinary quoting anywhere.
+    database_name_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+    max_database_name_length: ClassVar[int] = 63
+    database_name_length_unit: ClassVar[str] = "characters"
+
     def __init__(self, conn: ConnectionInfo) -> None:
         self.conn = conn
+
+    @classmethod
+    def database_name_length(cls, name: str) -> int:
+        """The length of a name as the server limits it (in database_name_length_unit)."""
+        return len(name)
+
+    @classmethod
+    def database_name_problem(cls, name: str) -> str | None:
+        """Why `name` cannot be a database faber-db restores into, or None."""
+        if not cls.database_name_pattern.fullmatch(name):
+            return (
+                "is not a plain database name (letters, digits, '_' and '-', starting "
+                "with a letter or '_')"
+            )
+        length = cls.database_name_length(name)
+        if length > cls.max_database_name_length:
+            return (
+                f"is {length} {cls.database_name_length_unit} long; {cls.name} allows at most "
+                f"{cls.max_database_name_length}"
+            )
+        if name.casefold() in cls.system_databases:
+            return f"is a system database of the {cls.name} server"
+        return None
+
+    @classmethod
+    def restore_target(
+        cls, name: str, project_root: Path, private_dirs: tuple[Path, ...] = ()
+    ) -> str:
+        """The database a restore --into `name` writes to, in the form ConnectionInfo
+        holds it; InvalidInputError (before anything connects) when it is refused.
+        `private_dirs` are faber-db's own folders, for engines whose databases are files."""
+        problem = cls.database_name_problem(name)
+        if problem is not None:
+            raise InvalidInputError(f"--into {name!r} {problem}.")
+        return name
 
     # -- connections --------------------------------------------------------------
     @abstractmethod

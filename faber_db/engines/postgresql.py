@@ -121,6 +121,14 @@ class PostgresEngine(Engine):
         "sql": "SQL dump",
         "directory": "pg_dump directory archive",
     }
+    system_databases = frozenset({"postgres", "template0", "template1"})
+    max_database_name_length = 63  # NAMEDATALEN - 1; longer names are silently cut
+    database_name_length_unit = "bytes"
+
+    @classmethod
+    def database_name_length(cls, name: str) -> int:
+        """PostgreSQL limits identifiers in bytes of the server encoding (UTF-8)."""
+        return len(name.encode("utf-8"))
 
     def connect(self, database: str | None = None):
         """Connect with psycopg in autocommit mode."""

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from faber_db.credentials import SecretFiles
 from faber_db.engines.base import Engine
-from faber_db.errors import ConnectionFailedError, DatabaseNotFoundError
+from faber_db.errors import ConnectionFailedError, DatabaseNotFoundError, InvalidInputError
 from faber_db.locks import file_lock
+
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class SQLiteEngine(Engine):
@@ -26,20 +28,63 @@ class SQLiteEngine(Engine):
     format_descriptions = {"custom": "database file", "sql": "SQL dump"}
     placeholder = "?"
 
+    @classmethod
+    def restore_target(
+        cls, name: str, project_root: Path, private_dirs: tuple[Path, ...] = ()
+    ) -> str:
+        """The absolute path of the --into file: a relative path stays inside the
+        project (after following symlinks); faber-db's own folders (backups, state),
+        directories and files that are not SQLite databases are refused."""
+        written = Path(name)
+        try:
+            path = (written if written.is_absolute() else project_root / written).resolve()
+            inside = path.is_relative_to(project_root.resolve())
+            private = [d for d in private_dirs if path.is_relative_to(d.resolve())]
+            is_dir = path.is_dir()
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise InvalidInputError(f"--into {name!r} is not a usable path ({exc}).") from None
+        if not written.is_absolute() and not inside:
+            raise InvalidInputError(
+                f"--into {name!r} leaves the project ({project_root}); a relative path must "
+                "stay inside it (give an absolute path to mean a file elsewhere)."
+            )
+        if private:
+            raise InvalidInputError(
+                f"--into {name!r} is inside {private[0]}, faber-db's own folder (backups, "
+                "journals); a restore never writes there."
+            )
+        if is_dir or (path.exists() and not is_sqlite_file(path)):
+            raise InvalidInputError(
+                f"--into {name!r} exists and is not a SQLite database file; faber-db will not "
+                "overwrite it."
+            )
+        return str(path)
+
     def connect(self, database: str | None = None):
-        """Open an existing database file read-write (never creates one by accident)."""
+        """Open an existing database file read-write (never creates one by accident);
+        a file that is not a SQLite database is refused here, before any use."""
         path = Path(database or self.conn.database)
         if not path.is_file():
             raise DatabaseNotFoundError(
                 f"SQLite database file {path} does not exist.",
                 suggestions=["faber-db db-create <env>"],
             )
+        db = None
         try:
             db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None, timeout=30)
             db.execute("PRAGMA foreign_keys = ON")
+            db.execute("SELECT COUNT(*) FROM sqlite_master")  # reads the header
             return db
         except sqlite3.Error as exc:
-            raise ConnectionFailedError(f"Cannot open SQLite database {path}: {exc}") from None
+            if db is not None:
+                db.close()
+            raise ConnectionFailedError(
+                f"Cannot open SQLite database {path}: {exc}. Nothing was changed.",
+                suggestions=[
+                    f"Check the path: {path} must be a SQLite database file (the environment's "
+                    "URL, or --into)"
+                ],
+            ) from None
 
     def server_version(self, db) -> str:
         """The SQLite library version."""
@@ -219,6 +264,18 @@ class SQLiteEngine(Engine):
     def handler_environment(self, secrets: SecretFiles) -> dict[str, str]:
         """SQLite needs no credentials, only the file."""
         return {"FABER_SQLITE_PATH": self.conn.database}
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """True for a regular file that SQLite opens as a database: its header, or empty."""
+    try:
+        if not path.is_file():
+            return False
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError:
+        return False
+    return header in (b"", SQLITE_HEADER)
 
 
 def _sets_foreign_keys(sql: str) -> bool:
