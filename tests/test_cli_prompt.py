@@ -280,8 +280,8 @@ def test_prune_and_restore_on_a_protected_environment_show_the_plan_first(projec
     new = project.run_json("backup", "production", "--label", "new")[1]["result"]["backup_id"]
     catalogue = project.catalogue()
     for entry in catalogue["backups"]:
-        if entry["id"] == old:
-            entry["expires_at"] = "2000-01-01T00:00:00Z"
+        if entry["id"] == old:  # older than `new` even when both were taken in one second
+            entry["timestamp"] = entry["expires_at"] = "2000-01-01T00:00:00Z"
     project.catalogue_path.write_text(json.dumps(catalogue, indent=2))
 
     session = Terminal(project, "backups", "prune", "production", "--yes")
