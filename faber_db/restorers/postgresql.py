@@ -33,32 +33,42 @@ from faber_db.workspace import partial_workspace
 SCRATCH_PREFIX = "faber_verify"
 CHECK_TAG = "$faber_check$"
 # The pre-commit check. Its only variable part, @SPEC@, is base64 of
-# {"tables": [[schema, table, rows], ...], "tracking": name, "migrations": [names]}.
+# {"tables": [["schema.table", schema, table, rows], ...], "tracking": name,
+#  "migrations": [names]}.
 CHECK_TEMPLATE = """RESET search_path;
 DO $faber_check$
 DECLARE
   spec jsonb := pg_catalog.convert_from(pg_catalog.decode('@SPEC@', 'base64'), 'UTF8')::jsonb;
   t jsonb;
   rel regclass;
+  schema_name text;
+  table_name text;
   expected bigint;
   n bigint;
   names text[];
   recorded text[];
 BEGIN
   FOR t IN SELECT value FROM pg_catalog.jsonb_array_elements(spec->'tables') LOOP
-    expected := (t->>2)::bigint;
-    rel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', t->>0, t->>1));
+    expected := (t->>3)::bigint;
+    schema_name := t->>1;
+    table_name := t->>2;
+    rel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', schema_name, table_name));
     IF rel IS NULL THEN
-      RAISE EXCEPTION 'faber-db: table %.% is missing, the backup recorded % rows',
-        t->>0, t->>1, expected;
+      -- a schema whose name holds a '.': find the table by its full "schema.table"
+      SELECT c.oid, n.nspname, c.relname INTO rel, schema_name, table_name
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname || '.' || c.relname = t->>0 AND c.relkind IN ('r', 'p') LIMIT 1;
+    END IF;
+    IF rel IS NULL THEN
+      RAISE EXCEPTION 'faber-db: table % is missing, the backup recorded % rows', t->>0, expected;
     END IF;
     SELECT s.n_tup_ins - s.n_tup_del INTO n FROM pg_catalog.pg_stat_xact_all_tables s
      WHERE s.relid = rel;
     IF n IS DISTINCT FROM expected THEN
-      EXECUTE pg_catalog.format('SELECT count(*) FROM %I.%I', t->>0, t->>1) INTO n;
+      EXECUTE pg_catalog.format('SELECT count(*) FROM %I.%I', schema_name, table_name) INTO n;
     END IF;
     IF n <> expected THEN
-      RAISE EXCEPTION 'faber-db: %.% has % rows, the backup recorded %', t->>0, t->>1, n, expected;
+      RAISE EXCEPTION 'faber-db: % has % rows, the backup recorded %', t->>0, n, expected;
     END IF;
   END LOOP;
   IF spec ? 'migrations' THEN
@@ -109,8 +119,8 @@ class PostgresRestorer(Restorer):
         spec: dict = {"tables": [], "tracking": self.context.config.migrations_table}
         if manifest.get("row_counts_exact", True):
             for table, expected in sorted(manifest["tables"].items()):
-                schema, _, name = table.partition(".")  # as Engine.quote_table splits it
-                spec["tables"].append([schema, name, int(expected)])
+                schema, _, name = table.partition(".")  # else found by its full name
+                spec["tables"].append([table, schema, name, int(expected)])
         if migrations.get("table_present"):
             spec["migrations"] = [str(name) for name in migrations["migrations_list"]]
         return spec
