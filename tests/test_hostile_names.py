@@ -47,9 +47,8 @@ def hostile_tables(engine: str, marks: Path) -> list[str]:
         "q'uo\"te`s; DROP TABLE t --",
         "back\\slash\\",
         "$$ END $$;",
+        "dot.ted",
     ]
-    if engine != "mysql":
-        names.append("dot.ted")
     if engine == "sqlite":
         # Python's iterdump pasted a table name into a string literal: this one made a
         # SQL dump carry its own ATTACH, which creates a file when the dump is loaded.
