@@ -190,15 +190,33 @@ class PostgresEngine(Engine):
 
     def list_tables(self, db) -> list[str]:
         """schema.table for every ordinary and partitioned (non-partition) table."""
-        rows = self.query(
+        return [f"{schema}.{table}" for schema, table in self._table_names(db)]
+
+    def row_counts(self, db) -> dict[str, int]:
+        """Exact row count of every user table, each counted by its (schema, table)
+        pair: a schema whose name holds a '.' cannot be told from its "schema.table"."""
+        from psycopg import sql
+
+        return {
+            f"{schema}.{table}": int(
+                db.execute(
+                    sql.SQL("SELECT COUNT(*) FROM {}.{}").format(
+                        sql.Identifier(schema), sql.Identifier(table)
+                    )
+                ).fetchone()[0]
+            )
+            for schema, table in self._table_names(db)
+        }
+
+    def _table_names(self, db) -> list[tuple[str, str]]:
+        return self.query(
             db,
-            f"""SELECT n.nspname || '.' || c.relname FROM pg_class c
+            f"""SELECT n.nspname, c.relname FROM pg_class c
                 JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE {USER_SCHEMAS} AND c.relkind IN ('r','p') AND NOT c.relispartition
                   AND {NOT_EXTENSION_MEMBER.format(oid="c.oid")}
-                ORDER BY 1""",
+                ORDER BY n.nspname || '.' || c.relname""",
         )
-        return [row[0] for row in rows]
 
     def schema_objects(self, db) -> list[str]:
         """Canonical definitions from pg_catalog (owners, OIDs and ACLs left out)."""

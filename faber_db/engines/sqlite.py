@@ -99,6 +99,10 @@ class SQLiteEngine(Engine):
         )
         return [row[0] for row in rows]
 
+    def quote_table(self, table: str) -> str:
+        """SQLite table names are never schema-qualified: a '.' is part of the name."""
+        return self.quote(table)
+
     def schema_objects(self, db) -> list[str]:
         """CREATE statements as SQLite stored them."""
         rows = self.query(

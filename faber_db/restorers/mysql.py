@@ -203,10 +203,13 @@ class MySQLRestorer(Restorer):
                 (self.database,),
             )
             charset, collation = rows[0] if rows else ("utf8mb4", None)
-            sql = f"CREATE DATABASE {self.engine.quote(name)} CHARACTER SET {charset}"
+            # Server-reported names, still bound as string literals rather than pasted.
+            sql = f"CREATE DATABASE {self.engine.quote(name)} CHARACTER SET %s"
+            params: tuple = (charset,)
             if collation:
-                sql += f" COLLATE {collation}"
-            self.engine.query(db, sql)
+                sql += " COLLATE %s"
+                params += (collation,)
+            self.engine.query(db, sql, params)
 
     def _drop_schemas(self, journal: SwapJournal) -> None:
         with self.engine.session("") as db:

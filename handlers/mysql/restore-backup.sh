@@ -27,9 +27,12 @@ tail_fifo="$FABER_WORK_DIR/tail.fifo"
 mkfifo -m 600 -- "$tail_fifo" || fail tool_failed "cannot create a FIFO in $FABER_WORK_DIR"
 tail -c 4096 <"$tail_fifo" >"$FABER_WORK_DIR/tail" &
 tail_pid=$!
+# --binary-mode: the client runs no command of its own (\! would run a shell command)
+# but DELIMITER and charset, whatever a dump holds. The dump tool writes table names
+# into comments, and not every version keeps a name's newline from ending one.
 "${DECOMPRESS[@]}" <"$FABER_FILE" | tee -- "$tail_fifo" |
   "$client" --defaults-extra-file="$FABER_MYSQL_DEFAULTS" --default-character-set=utf8mb4 \
-    --max-allowed-packet=1G -- "$FABER_MYSQL_DATABASE"
+    --binary-mode --max-allowed-packet=1G -- "$FABER_MYSQL_DATABASE"
 statuses=("${PIPESTATUS[@]}")
 wait "$tail_pid"
 

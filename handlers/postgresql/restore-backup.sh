@@ -29,6 +29,14 @@ require_tool psql
 require_tool pg_restore
 [ -e "$FABER_FILE" ] || fail backup_missing "backup file $FABER_FILE does not exist"
 [ "$FABER_FORMAT" = directory ] || set_decompressor "$FABER_COMPRESSION"
+# Nothing but our own SQL may reach psql outside the dump: a backslash would let psql
+# read a meta-command (\! runs a shell command), so a check script holding one is
+# refused, and the lock timeout (pasted into SET LOCAL) must look like a duration.
+if [ -n "${FABER_CHECK_SQL:-}" ] && LC_ALL=C grep -q -F '\' -- "$FABER_CHECK_SQL"; then
+  fail invalid_input "the check script $FABER_CHECK_SQL holds a backslash; nothing was restored"
+fi
+[[ "${FABER_LOCK_WAIT_TIMEOUT:-120s}" =~ ^[0-9]+(ms|s|min)?$ ]] ||
+  fail invalid_input "FABER_LOCK_WAIT_TIMEOUT must be a duration such as 120s; nothing was restored"
 tool_version=$(pg_restore --version | awk '{print $3}')
 
 restore_args=(-f -)
