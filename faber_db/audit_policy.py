@@ -132,7 +132,7 @@ def _own_config_protected(config: Config) -> set[str]:
         return set()
     try:
         own = load_config(config.own_path)
-    except FaberError:
+    except (FaberError, OSError, ValueError):  # UnicodeDecodeError is a ValueError
         return set(config.environments)
     return set(policy_snapshot(own)["protected"])
 

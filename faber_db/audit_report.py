@@ -116,7 +116,12 @@ def _config_in_force(config: Config) -> dict:
 def _config_warnings(config: Config) -> list[str]:
     if config.is_own:
         return []
+    where = (
+        "commands under it are audited in the project's own trail"
+        if config.audit_override is not None
+        else "no project config was found from here, so this is that file's own trail"
+    )
     return [
         f"the config in force, {config.path}, is not the project's own "
-        "(.fractary/plugins/faber-db/): this is its audit trail, not necessarily the project's"
+        f"(.fractary/plugins/faber-db/): {where}"
     ]

@@ -251,7 +251,7 @@ def _own_trail(own_path: Path) -> Path | None:
     audit_policy)."""
     try:
         return load_config(own_path).audit_path
-    except (ConfigInvalidError, ConfigNotFoundError, UnicodeDecodeError):
+    except (ConfigInvalidError, ConfigNotFoundError, OSError, ValueError):
         return None
 
 
