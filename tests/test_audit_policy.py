@@ -358,3 +358,57 @@ def test_a_fully_recomputed_trail_is_caught_by_the_catalogue(tmp_path):
     assert "rewritten" in out["error"]["message"] and out["result"]["first_broken_line"] == 1
     code, out = project.run_json("audit")
     assert out["result"]["chain_ok"] is False
+
+
+# -- the reproductions of the report ------------------------------------------------------------
+def test_the_reported_yaml_swap_to_dev_null_is_refused(tmp_path):
+    project = prod_project(tmp_path)
+    write_migrations(project, DROP, "sqlite")
+    evil = tmp_path / "evil.yaml"
+    evil.write_text(
+        "database: {provider: sqlite}\n"
+        "environments: {production: {connection_string_env: FABER_TEST_PROD_URL}}\n"
+        f"migrations: {{directory: {project.root / 'prisma' / 'migrations'}}}\n"
+        "safety: {protected_environments: []}\n"
+        "audit: {path: /dev/null}\n"
+    )
+    code, out = project.run_json("migrate", "production", env={"FABER_DB_CONFIG": str(evil)})
+    assert code == 3, out
+    assert out["error"]["code"] == "config_invalid" and "/dev/null" in out["error"]["message"]
+    assert tables(tmp_path / "prod.db") == ["keep"]
+
+
+def test_moving_the_trail_to_a_fresh_file_does_not_forget_the_policy(tmp_path):
+    project = prod_project(tmp_path)
+    write_migrations(project, DROP, "sqlite")
+    config = config_of(project)
+    config["safety"] = {"protected_environments": []}
+    config["audit"] = {"path": "fresh.jsonl"}
+    project.write_config(config)
+    code, out = project.run_json("migrate", "production", "--yes")
+    assert code == 14, out
+    assert tables(tmp_path / "prod.db") == ["keep"]
+    fresh = [json.loads(line) for line in (project.root / "fresh.jsonl").read_text().splitlines()]
+    assert fresh[0]["operation"] == "config-change"
+    assert fresh[0]["changes"][0].startswith("audit trail moved: ")
+    assert "production" in fresh[-1]["protected_baseline"]
+    assert project.run_json("migrate", "production", "--yes")[0] == 14
+
+
+def test_a_damaged_trail_stops_an_approved_rollback_before_its_safety_backup(tmp_path):
+    project = prod_project(tmp_path)
+    with sqlite3.connect(tmp_path / "prod.db") as db:
+        db.execute("INSERT INTO keep (id) VALUES (1)")
+    assert project.run_json("backup", "production")[0] == 0
+    with sqlite3.connect(tmp_path / "prod.db") as db:
+        db.execute("INSERT INTO keep (id) VALUES (2)")
+    code, out = project.run_json("rollback", "production")
+    assert code == 14, out
+    with open(project.config_dir / "audit.jsonl", "a") as handle:
+        handle.write("{not json\n")
+    backups = len(project.catalogue()["backups"])
+    code, out = project.run_json("rollback", "production", "--approve", out["result"]["plan_id"])
+    assert code == 1 and out["error"]["code"] == "audit_unavailable", out
+    with sqlite3.connect(tmp_path / "prod.db") as db:
+        assert db.execute("SELECT id FROM keep ORDER BY id").fetchall() == [(1,), (2,)]
+    assert len(project.catalogue()["backups"]) == backups
