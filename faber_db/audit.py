@@ -65,7 +65,7 @@ RESULT_KEYS = (
 )
 TAIL_BYTES = 1 << 16
 CONFIG_CHANGE = "config-change"
-# The policy fields compared between consecutive lines, with how a change reads.
+# The policy fields (audit_policy.policy_snapshot) compared between consecutive lines.
 POLICY_FIELDS = (
     "protected",
     "require_approval",
