@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from faber_db import __version__
+from faber_db.audit_policy import audit_anchor
 from faber_db.backup_ids import check_reason, new_backup_id, normalise_label
 from faber_db.backup_verification import Verification, verify_file
 from faber_db.catalogue import BackupEntry, Catalogue
@@ -443,6 +444,7 @@ def _entry(
         verification=dump.verification.to_dict(),
         manifest=dump.manifest,
         created_by=f"faber-db {__version__}",
+        audit_head=audit_anchor(config),
     )
 
 

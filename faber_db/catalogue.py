@@ -51,6 +51,9 @@ class BackupEntry:
     verification: dict
     manifest: dict
     created_by: str = "faber-db"
+    # The audit trail's head ({"path", "seq", "hash"}) when the entry was made: an
+    # anchor away from the trail, so `audit --verify` catches truncation and rewrites.
+    audit_head: dict | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -64,6 +67,8 @@ class BackupEntry:
         """JSON form, unknown keys included."""
         data = asdict(self)
         extra = data.pop("extra")
+        if data["audit_head"] is None:
+            del data["audit_head"]
         return {**data, **extra}
 
 

@@ -6,10 +6,12 @@ found by walking up from the working directory; --config overrides.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shlex
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +54,21 @@ class Config:
     project_root: Path
     data: dict
     warnings: list[str] = field(default_factory=list)
+    # sha256 of the config file's bytes as loaded, and the project's own config
+    # (found walking up from the working directory), for the audit trail.
+    sha256: str | None = None
+    own_path: Path | None = None
+    # With another config in force inside a project, the project's own trail.
+    audit_override: Path | None = None
+
+    @property
+    def is_own(self) -> bool:
+        """True when the config in force is the project's own (.fractary/plugins/faber-db/)."""
+        if self.path is None:
+            return False
+        if self.own_path is not None:
+            return self.path == self.own_path.resolve()
+        return self.path.parent.parts[-3:] == CONFIG_DIR.parts
 
     # -- sections -----------------------------------------------------------------
     def section(self, name: str) -> dict:
@@ -89,7 +106,9 @@ class Config:
 
     @property
     def audit_path(self) -> Path:
-        """The audit trail, audit.jsonl."""
+        """The audit trail, audit.jsonl (the project's own, whichever config is in force)."""
+        if self.audit_override is not None:
+            return self.audit_override
         return self.project_path(self.section("audit").get("path", str(CONFIG_DIR / "audit.jsonl")))
 
     @property
@@ -229,11 +248,59 @@ def load_config(explicit: str | os.PathLike | None = None, start: Path | None = 
             f"Config file {path} does not exist.",
             suggestions=[f"ls {shlex.quote(str(path.parent))}", "faber-db init"],
         )
-    data = parse_config_text(path.read_text(encoding="utf-8"), path)
+    raw = path.read_bytes()
+    data = parse_config_text(raw.decode("utf-8"), path)
     warnings = validate_config(data, path)
-    return Config(
-        path=path.resolve(), project_root=project_root_for(path), data=data, warnings=warnings
+    config = Config(
+        path=path.resolve(),
+        project_root=project_root_for(path),
+        data=data,
+        warnings=warnings,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        own_path=find_config(start) if explicit else path.resolve(),
     )
+    check_audit_path(config)
+    if not config.is_own and config.own_path is not None:
+        config.audit_override = _own_trail(config.own_path)
+    return config
+
+
+def _own_trail(own_path: Path) -> Path | None:
+    """The audit trail the project's own config names, so that commands run under
+    another config are audited where the project's history is (None when the
+    project's own config cannot be loaded; its policy then fails closed, see
+    audit_policy)."""
+    try:
+        return load_config(own_path).audit_path
+    except (ConfigInvalidError, ConfigNotFoundError, OSError, ValueError):
+        return None
+
+
+def check_audit_path(config: Config) -> None:
+    """Refuse an audit trail that is not a regular file inside the project (or the
+    plugin's data folder): /dev/null, a device, a FIFO or a path elsewhere would let a
+    config switch the trail off."""
+    configured = config.audit_path
+    resolved = configured.resolve()
+    roots = [config.project_root.resolve()]
+    if os.environ.get("CLAUDE_PLUGIN_DATA"):
+        roots.append(Path(os.environ["CLAUDE_PLUGIN_DATA"]).resolve())
+    problem = None
+    if not any(resolved.is_relative_to(root) for root in roots):
+        problem = f"it resolves to {resolved}, outside the project {roots[0]}"
+    elif resolved.exists() and not stat.S_ISREG(resolved.stat().st_mode):
+        problem = f"{resolved} is not a regular file"
+    if problem:
+        raise ConfigInvalidError(
+            f"{config.display_path()}: invalid config: audit.path {str(configured)!r} is refused: "
+            f"{problem}. The audit trail must be a regular file inside the project"
+            + (" or $CLAUDE_PLUGIN_DATA." if len(roots) > 1 else "."),
+            suggestions=[
+                "Remove audit.path (the default is .fractary/plugins/faber-db/audit.jsonl) "
+                "or point it at a file inside the project."
+            ],
+            details={"errors": [f"audit.path: {problem}"]},
+        )
 
 
 def parse_config_text(text: str, path: Path) -> dict:

@@ -184,6 +184,12 @@ class RestoreFailedError(FaberError):
     code = "restore_failed"
 
 
+class AuditUnavailableError(FaberError):
+    """The audit line of a gated command on a protected environment could not be written."""
+
+    code = "audit_unavailable"
+
+
 class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 

@@ -64,6 +64,7 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "blocked_by_policy": ExitStatus.BLOCKED_BY_POLICY,
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
+    "audit_unavailable": ExitStatus.FAILURE,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

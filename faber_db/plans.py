@@ -2,6 +2,12 @@
 as a plan, hashes it into a plan_id, and proceeds on a protected environment
 only with `--approve <plan_id>` matching the current plan or a person's typed
 confirmation at a terminal. `--yes` alone never approves a protected run.
+
+An environment that was protected at the last audited command (or that the
+project's own config protects while another config is in force) stays gated
+until a person approves a command under the weakened policy; the approval text
+names every policy change since the last audited command. An approved gated
+command writes its audit line before it changes anything, and stops if it cannot.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import hashlib
 import json
 
 from faber_db.approval import Approval
+from faber_db.audit_policy import PolicyDrift, policy_drift, record_approval
 from faber_db.config import Config
 from faber_db.result import Result
 
@@ -26,12 +33,19 @@ def plan_id(plan: dict) -> str:
     return "plan-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def needs_approval(config: Config, env: str | None, operation: str) -> bool:
-    """True when `operation` on `env` needs a person's approval."""
-    if env is None or not config.is_protected(env):
+def needs_approval(
+    config: Config, env: str | None, operation: str, drift: PolicyDrift | None = None
+) -> bool:
+    """True when `operation` on `env` needs a person's approval (also when a policy
+    change stopped protecting an environment that was protected before)."""
+    if env is None:
         return False
-    gated = config.section("safety").get("require_approval_for", DEFAULT_GATED)
-    return operation in ALWAYS_GATED or operation in gated
+    if config.is_protected(env):
+        gated = config.section("safety").get("require_approval_for", DEFAULT_GATED)
+        return operation in ALWAYS_GATED or operation in gated
+    if operation not in ALWAYS_GATED + DEFAULT_GATED:
+        return False
+    return env in (drift or policy_drift(config)).formerly_protected
 
 
 def approval_gate(
@@ -46,10 +60,47 @@ def approval_gate(
 
     Sets plan["plan_id"]. `enhanced_objects` are names the person must also
     type at an interactive prompt (enhanced approval for dangerous changes).
+    Policy changes since the last audited command go into plan["display"]["policy_changes"].
     """
     plan["plan_id"] = plan_id(plan)
-    if not needs_approval(config, env, operation):
+    drift = policy_drift(config)
+    if drift.changes:
+        plan.setdefault("display", {})["policy_changes"] = drift.changes
+    if not needs_approval(config, env, operation, drift):
         return _confirm_unprotected(env, operation, plan, approval)
+    refusal = _protected_gate(config, env, operation, plan, approval, enhanced_objects or [])
+    if refusal is not None:
+        refusal.warnings += _drift_warnings(config, env, drift)
+        return refusal
+    record_approval(config, env, operation, plan)
+    return None
+
+
+def _drift_warnings(config: Config, env: str, drift: PolicyDrift) -> list[str]:
+    warnings = [f"policy changed since the last audited command: {c}" for c in drift.changes]
+    if env in drift.formerly_protected:
+        warnings.append(
+            f"'{env}' was protected at the last audited command (or by the project's own "
+            f"config) but the config in force ({config.display_path()}) no longer protects it: "
+            "approve this plan to proceed under the new policy."
+        )
+    if not config.is_own:
+        warnings.append(
+            f"the config in force, {config.path}, is not the project's own "
+            f"(.fractary/plugins/faber-db/); sha256 {config.sha256}"
+        )
+    return warnings
+
+
+def _protected_gate(
+    config: Config,
+    env: str,
+    operation: str,
+    plan: dict,
+    approval: Approval,
+    enhanced_objects: list[str],
+) -> Result | None:
+    """None when the plan is approved (--approve <plan_id> or typed at a terminal)."""
     if approval.approve is not None:
         if approval.approve == plan["plan_id"]:
             return None

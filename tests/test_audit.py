@@ -100,7 +100,8 @@ def test_cli_audits_mutating_commands_without_secrets(tmp_path):
     assert (
         entry["operation"] == "backup"
         and entry["result"] == "error"
-        and entry["agent"] == "claude-code"
+        and entry["agent_claimed"] == "claude-code"
+        and "agent" not in entry
     )
     assert "topsecret" not in (project.config_dir / "audit.jsonl").read_text()
     code, out = project.run_json("audit", "--verify")

@@ -151,15 +151,16 @@ def audit_operation(
     context: CommandContext, result: Result, argv: list[str], duration: float
 ) -> None:
     """Append mutating operations (and refused attempts) to the project's audit trail."""
-    from faber_db.audit import AUDITED_OPERATIONS, record
+    from faber_db.audit import AUDITED_OPERATIONS
+    from faber_db.audit_policy import record_line
 
     if result.operation not in AUDITED_OPERATIONS or result.status == "dry_run":
         return
     if "config" not in vars(context):  # the config never loaded: no project to audit into
         return
     try:
-        record(context.config.audit_path, result, argv, duration)
-    except (OSError, FaberError) as exc:
+        record_line(context.config, result, argv, duration)
+    except (OSError, ValueError, FaberError) as exc:
         result.warnings.append(f"could not write the audit trail: {exc}")
 
 

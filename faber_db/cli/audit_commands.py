@@ -38,16 +38,33 @@ def run_audit(args, context):
 def _audit_lines(data: dict) -> list[str]:
     lines = []
     for entry in data.get("entries", []):
-        who = entry.get("user", "?") + (f" via {entry['agent']}" if entry.get("agent") else "")
         lines.append(
             f"  {entry.get('seq', '?'):>4}  {entry.get('time', '')}  {entry.get('operation', ''):<16}"
-            f" {entry.get('environment') or '-':<12} {entry.get('result', ''):<18} {who}"
+            f" {entry.get('environment') or '-':<12} {entry.get('result', ''):<18} {_who(entry)}"
             + (f"  {entry['plan_id']}" if entry.get("plan_id") else "")
         )
+        config = entry.get("config") or {}
+        if config and not config.get("own", True):
+            lines.append(f"        config (not the project's own): {config.get('path')}")
+        lines += [f"        {change}" for change in entry.get("changes", [])]
     return lines
+
+
+def _who(entry: dict) -> str:
+    """The OS user, and the agent the environment claimed (never verified; older
+    lines call the field `agent`)."""
+    agent = entry.get("agent_claimed") or entry.get("agent")
+    return entry.get("user", "?") + (f" via {agent} (claimed)" if agent else "")
 
 
 register_formatter("audit", _audit_lines)
 register_formatter(
-    "audit-verify", lambda data: aligned([("lines", data.get("lines")), ("path", data.get("path"))])
+    "audit-verify",
+    lambda data: aligned(
+        [
+            ("lines", data.get("lines")),
+            ("path", data.get("path")),
+            ("anchors", data.get("anchors_checked")),
+        ]
+    ),
 )
