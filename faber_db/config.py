@@ -103,6 +103,11 @@ class Config:
         return self.project_path(self.section("migrations").get("directory", "prisma/migrations"))
 
     @property
+    def max_migration_bytes(self) -> int:
+        """Largest migration.sql that check and migrate accept (migrations.max_file_mb)."""
+        return self.section("migrations").get("max_file_mb", 64) * 1024 * 1024
+
+    @property
     def migrations_table(self) -> str:
         """The migration tracking table."""
         return self.section("migrations").get("table", "_prisma_migrations")
