@@ -101,7 +101,9 @@ def _analyze_text(index: int, text: str, ctx: RuleContext) -> Analysed:
     if expr is not None:
         hits = run_statement_rules(expr, ctx)
         facts = facts_of(expr, ctx.dialect)
-        return Analysed(index, text, expr, hits, statement_category(expr), facts=facts)
+        # The tree is not kept: thousands of live sqlglot trees (cyclic, with parent
+        # links) made the garbage collector's passes grow with the script.
+        return Analysed(index, text, None, hits, statement_category(expr), facts=facts)
     return _keywords_only(index, text, ctx, _unparsed(text))
 
 

@@ -28,7 +28,7 @@ class Analysed:
 
     index: int  # position of the outer statement in the script
     text: str
-    expr: exp.Expression | None
+    expr: exp.Expression | None  # None once analysed: the facts below keep what is needed
     hits: list[Hit]
     category: str  # ddl | dml | other
     in_routine: bool = False
