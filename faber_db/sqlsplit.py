@@ -531,10 +531,12 @@ def requires_no_transaction(
     VACUUM. MySQL: None (DDL commits implicitly instead).
     """
     dialect = normalize_dialect(dialect)
+    if dialect == "mysql":
+        return None
     words = leading_words(stmt.text, dialect)
     if dialect == "sqlite":
         return "VACUUM cannot run inside a transaction" if words[:1] == ["VACUUM"] else None
-    if dialect != "postgresql" or not words:
+    if not words:
         return None
     for check in _PG_NO_TRANSACTION_CHECKS:
         reason = check(words, server_version)

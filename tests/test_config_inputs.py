@@ -4,8 +4,10 @@ traceback, and never silently half-read (issue 10, sections 4 and 7)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -96,6 +98,16 @@ def test_config_over_one_mib_is_refused_without_reading_it_all(tmp_path, name):
     text = json.dumps({"environments": {}, "note": filler})
     write(tmp_path, text, name)
     assert "larger than 1024 KiB" in refused(tmp_path)
+
+
+def test_a_huge_config_is_refused_after_reading_only_the_limit(tmp_path, monkeypatch):
+    path = write(tmp_path, b"", "config.json")
+    os.truncate(path, 8 * 1024**3)  # sparse: 8 GiB that nobody could read into memory
+    monkeypatch.setenv("FABER_DB_CONFIG", str(path))
+    started = time.monotonic()
+    with pytest.raises(ConfigInvalidError, match="larger than 1024 KiB"):
+        load_config()
+    assert time.monotonic() - started < 5
 
 
 def test_config_just_under_the_limit_loads(tmp_path):
