@@ -30,6 +30,7 @@ CONFIG_NAMES = ("config.json", "config.yaml", "config.yml")
 ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 SAFETY_REASONS = ("pre-migration", "pre-rollback", "pre-restore", "safety")
 DEFAULT_URL_VARS = {"production": "PROD_DATABASE_URL"}
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,11 @@ class Config:
     def migrations_dir(self) -> Path:
         """The Prisma migrations directory."""
         return self.project_path(self.section("migrations").get("directory", "prisma/migrations"))
+
+    @property
+    def max_migration_bytes(self) -> int:
+        """Largest migration.sql that check and migrate accept (migrations.max_file_mb)."""
+        return self.section("migrations").get("max_file_mb", 64) * 1024 * 1024
 
     @property
     def migrations_table(self) -> str:
@@ -248,8 +254,9 @@ def load_config(explicit: str | os.PathLike | None = None, start: Path | None = 
             f"Config file {path} does not exist.",
             suggestions=[f"ls {shlex.quote(str(path.parent))}", "faber-db init"],
         )
-    raw = path.read_bytes()
-    data = parse_config_text(raw.decode("utf-8"), path)
+    text = read_config_text(path)
+    raw = text.encode("utf-8")  # the bytes read: they decoded as UTF-8
+    data = parse_config_text(text, path)
     warnings = validate_config(data, path)
     config = Config(
         path=path.resolve(),
@@ -303,24 +310,37 @@ def check_audit_path(config: Config) -> None:
         )
 
 
-def parse_config_text(text: str, path: Path) -> dict:
-    """Parse JSON or YAML config text into a dict."""
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigInvalidError(
-                f"{path}: not valid JSON: {exc}", suggestions=_repair_suggestions(path)
-            ) from None
-    else:
-        import yaml
+def read_config_text(path: Path) -> str:
+    """The config file as text: at most MAX_CONFIG_BYTES of UTF-8, else ConfigInvalidError.
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigInvalidError(
-                f"{path}: not valid YAML: {exc}", suggestions=_repair_suggestions(path)
-            ) from None
+    Only MAX_CONFIG_BYTES + 1 bytes are ever read, so a huge file is refused at once.
+    """
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigInvalidError(f"{path}: cannot be read: {exc.strerror}.") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigInvalidError(
+            f"{path}: the config is larger than {MAX_CONFIG_BYTES // 1024} KiB "
+            "(1 MiB); faber-db refuses to load it.",
+            suggestions=["A faber-db config is a few KB: check that this is the right file"],
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigInvalidError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).",
+            suggestions=[f"Re-save {path} as UTF-8"],
+        ) from None
+
+
+def parse_config_text(text: str, path: Path) -> dict:
+    """Parse JSON or YAML config text into a dict; duplicate keys are an error."""
+    try:
+        data = _parse_json(text, path) if path.suffix == ".json" else _parse_yaml(text, path)
+    except RecursionError:
+        raise ConfigInvalidError(f"{path}: the config is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ConfigInvalidError(
             f"{path}: the config must be a mapping (an object) at the top level.",
@@ -336,6 +356,43 @@ def _repair_suggestions(path: Path) -> list[str]:
         *(checker if path.suffix == ".json" else []),
         "faber-db init --force  (a fresh config; the old one is kept as .bak)",
     ]
+
+
+def _parse_json(text: str, path: Path):
+    def unique_keys(pairs: list[tuple[str, object]]) -> dict:
+        data: dict = {}
+        for key, value in pairs:
+            if key in data:
+                raise ConfigInvalidError(
+                    f"{path}: duplicate key '{key}': only one may be given "
+                    "(the second would silently replace the first)."
+                )
+            data[key] = value
+        return data
+
+    try:
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
+        raise ConfigInvalidError(
+            f"{path}: not valid JSON: {exc}", suggestions=_repair_suggestions(path)
+        ) from None
+
+
+def _parse_yaml(text: str, path: Path):
+    import yaml
+
+    from faber_db.config_yaml import ConfigYamlError, load_yaml
+
+    try:
+        return load_yaml(text)
+    except ConfigYamlError as exc:
+        raise ConfigInvalidError(f"{path}: {exc}.") from None
+    except yaml.YAMLError as exc:
+        raise ConfigInvalidError(
+            f"{path}: not valid YAML: {exc}", suggestions=_repair_suggestions(path)
+        ) from None
+    except ValueError as exc:  # an integer of too many digits
+        raise ConfigInvalidError(f"{path}: not valid YAML: {exc}") from None
 
 
 def validate_config(data: dict, path: Path) -> list[str]:

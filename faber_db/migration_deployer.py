@@ -144,7 +144,7 @@ class Deployment:
         if not directory.is_dir():
             self.warnings.append(f"No migrations directory at {directory} (migrations.directory).")
         prisma.check_provider(directory, self.engine.prisma_provider)
-        return prisma.list_migrations(directory)
+        return prisma.list_migrations(directory, self.config.max_migration_bytes)
 
     def _dry_run(self, db, local, decision: BackupDecision) -> Result:
         history, planned = self._read_and_plan(db, local)

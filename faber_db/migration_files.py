@@ -27,7 +27,7 @@ def generate_migration(
     moment = now or utcnow()
     folder_name = prisma.migration_folder_name(name, moment)
     try:
-        sql = read_sql_file(Path(from_file)) if from_file else ""
+        sql = read_sql_file(Path(from_file), config.max_migration_bytes) if from_file else ""
     except InvalidInputError as error:
         error.suggestions = [
             f"ls {shlex.quote(str(Path(from_file).parent))}  (the SQL files there)",
@@ -69,16 +69,31 @@ def render_migration(folder_name: str, moment: datetime, sql: str) -> bytes:
     return text.encode("utf-8")
 
 
-def read_sql_file(path: Path) -> str:
-    """The SQL given with --from-file (UTF-8 text)."""
+def read_sql_file(path: Path, max_bytes: int = prisma.DEFAULT_MAX_MIGRATION_BYTES) -> str:
+    """The SQL given with --from-file: UTF-8 text of at most max_bytes, without NUL bytes.
+
+    What check and migrate would refuse in the migration is refused here already;
+    only max_bytes + 1 bytes are ever read.
+    """
     try:
-        return path.read_bytes().decode("utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise InvalidInputError(f"--from-file {path}: no such file.") from None
     except IsADirectoryError:
         raise InvalidInputError(f"--from-file {path}: is a directory, not a SQL file.") from None
+    if len(raw) > max_bytes:
+        raise InvalidInputError(
+            f"--from-file {path}: larger than {max_bytes // 1048576} MiB, the limit for a "
+            "migration (migrations.max_file_mb)."
+        )
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInputError(f"--from-file {path}: not UTF-8 text.") from None
+    if "\0" in text:
+        raise InvalidInputError(f"--from-file {path}: holds a NUL byte, which is not SQL.")
+    return text
 
 
 def ensure_lock_file(directory: Path, provider: str | None) -> list[str]:

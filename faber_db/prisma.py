@@ -24,6 +24,8 @@ PROVIDER_NOT_FOUND = "<PROVIDER NOT FOUND>"
 MAX_FOLDER_BYTES = 200  # Prisma refuses longer migration names (P3010)
 MAX_TRACKED_NAME = 255  # migration_name is VARCHAR(255)
 CHECKSUM_LENGTH = 64
+# check and migrate refuse a migration.sql above this size (migrations.max_file_mb).
+DEFAULT_MAX_MIGRATION_BYTES = 64 * 1024 * 1024
 _SEPARATORS = re.compile(r"[\s\-]+")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_]+")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -36,6 +38,7 @@ class Migration:
     name: str
     path: Path
     script: bytes
+    max_bytes: int = DEFAULT_MAX_MIGRATION_BYTES
 
     @property
     def checksum(self) -> str:
@@ -43,14 +46,50 @@ class Migration:
         return checksum(self.script)
 
     def text(self) -> str:
-        """The script as text (Prisma requires UTF-8)."""
+        """The script as text, for check and migrate; MigrationStateError when unusable.
+
+        Refused: a script over max_bytes, one that is not UTF-8 (Prisma requires
+        UTF-8), and one holding a NUL byte, which no engine runs as written
+        (a client stops at it, or the server rejects it) and which would hide
+        the statements after it from the safety check.
+        """
+        if len(self.script) > self.max_bytes:
+            raise self._too_large()
         try:
-            return self.script.decode("utf-8")
+            text = self.script.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MigrationStateError(
                 f"{self.path} is not valid UTF-8 ({exc.reason} at byte {exc.start}).",
                 suggestions=[f"Re-save {self.path} as UTF-8"],
             ) from None
+        if "\0" in text:
+            raise self._nul_byte(text)
+        return text
+
+    def _too_large(self) -> MigrationStateError:
+        size_mb, limit_mb = len(self.script) / 1048576, self.max_bytes / 1048576
+        return MigrationStateError(
+            f"{self.path} is {size_mb:.1f} MiB, over the {limit_mb:g} MiB limit for a migration "
+            "file: it was neither checked nor applied.",
+            suggestions=[
+                "Split it into several migrations, or load bulk data outside migrations",
+                "Or raise migrations.max_file_mb in the config",
+            ],
+            details={"file": str(self.path), "bytes": len(self.script), "limit": self.max_bytes},
+        )
+
+    def _nul_byte(self, text: str) -> MigrationStateError:
+        offset = text.index("\0")
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return MigrationStateError(
+            f"{self.path} line {line}, column {column}: a NUL byte (\\0) in the script; "
+            "it was neither checked nor applied.",
+            suggestions=[
+                f"Remove the NUL byte from {self.path} (a binary paste or a bad encoding)"
+            ],
+            details={"file": str(self.path), "line": line, "column": column},
+        )
 
     def matches(self, stored_checksum: str) -> bool:
         """True when a tracking-table checksum matches this script."""
@@ -87,8 +126,14 @@ def checksum_matches(script: bytes, stored: str) -> bool:
 
 
 # -- the migrations directory -----------------------------------------------------
-def list_migrations(directory: Path) -> list[Migration]:
-    """Every migration folder in Prisma's order (lexicographic by folder name)."""
+def list_migrations(
+    directory: Path, max_bytes: int = DEFAULT_MAX_MIGRATION_BYTES
+) -> list[Migration]:
+    """Every migration folder in Prisma's order (lexicographic by folder name).
+
+    Each script is read whole, whatever its size (an applied migration's checksum
+    needs every byte); max_bytes only limits what Migration.text() accepts.
+    """
     if not directory.is_dir():
         return []
     migrations = []
@@ -101,7 +146,7 @@ def list_migrations(directory: Path) -> list[Migration]:
                 f"Migration folder {folder} has no {MIGRATION_FILE} (Prisma P3015).",
                 suggestions=[f"Restore {script}, or delete the empty folder {folder}"],
             )
-        migrations.append(Migration(folder.name, script, script.read_bytes()))
+        migrations.append(Migration(folder.name, script, script.read_bytes(), max_bytes))
     return migrations
 
 

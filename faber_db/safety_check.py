@@ -95,7 +95,7 @@ def check_environment(config: Config, env: str) -> Result:
     engine = engine_for(target.conn)
     directory = config.migrations_dir
     prisma.check_provider(directory, engine.prisma_provider)
-    local = prisma.list_migrations(directory)
+    local = prisma.list_migrations(directory, config.max_migration_bytes)
     with engine.session() as db:
         with database_errors(engine, "reading the tracking table"):
             history = diagnose(local, TrackingTable(engine, db, config.migrations_table).read())

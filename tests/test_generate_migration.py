@@ -49,6 +49,18 @@ def test_sql_from_file(plain_project):
     assert code == ExitStatus.USAGE
 
 
+def test_from_file_refuses_what_check_would_refuse(plain_project):
+    configure(plain_project, "postgresql", migrations={"max_file_mb": 1})
+    (plain_project.root / "big.sql").write_bytes(b"SELECT 1;\n" + b"-" * 2**20)
+    (plain_project.root / "nul.sql").write_bytes(b"SELECT 1;\x00DROP TABLE t;\n")
+    for name, reason in (("big.sql", "larger than 1 MiB"), ("nul.sql", "NUL byte")):
+        code, out = plain_project.run_json("generate-migration", "x", "--from-file", name)
+        assert code == ExitStatus.USAGE and reason in out["error"]["message"], out
+    assert not migrations_dir(plain_project).exists() or not any(
+        p.is_dir() for p in migrations_dir(plain_project).iterdir()
+    )
+
+
 @pytest.mark.parametrize("name", ["", "../escape", "a/b", "x;rm -rf ~", "$(id)", "a" * 190])
 def test_bad_names_are_refused_and_nothing_is_written(plain_project, name):
     code, out = plain_project.run_json("generate-migration", name)

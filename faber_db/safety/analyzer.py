@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from faber_db.safety.fallback import analyze_fallback
 from faber_db.safety.findings import Finding, Hit, severity_rank, truncate_statement
+from faber_db.safety.inserts import plain_insert_target
 from faber_db.safety.parsing import (
     category_from_words,
     parse_statement,
@@ -34,6 +35,9 @@ from faber_db.sqlsplit import (
 
 # Past this size an INSERT is data, not schema: sqlglot would spend seconds on it.
 _BULK_INSERT_BYTES = 100_000
+# sqlglot's time grows faster than a statement's size (10x the text, ~18x the time):
+# larger statements get the linear keyword fallback instead.
+PARSER_MAX_BYTES = 100_000
 
 
 def analyze_script(
@@ -85,18 +89,30 @@ def _analyze_statement(stmt: Statement, ctx: RuleContext) -> list[Analysed]:
 
 
 def _analyze_text(index: int, text: str, ctx: RuleContext) -> Analysed:
+    target = plain_insert_target(text, ctx.dialect)
+    if target is not None:
+        return Analysed(index, text, None, [], "dml", facts=Facts(writes=target))
     if _bulk_insert(text):
         return Analysed(index, text, None, [], "dml", facts=_bulk_insert_facts(text, ctx.dialect))
     text = _unwrap_executable_comment(text) if ctx.dialect == "mysql" else text
+    if len(text) > PARSER_MAX_BYTES:
+        return _keywords_only(index, text, ctx, _too_large(text))
     expr = parse_statement(text, ctx.dialect)
     if expr is not None:
         hits = run_statement_rules(expr, ctx)
         facts = facts_of(expr, ctx.dialect)
-        return Analysed(index, text, expr, hits, statement_category(expr), facts=facts)
+        # The tree is not kept: thousands of live sqlglot trees (cyclic, with parent
+        # links) made the garbage collector's passes grow with the script.
+        return Analysed(index, text, None, hits, statement_category(expr), facts=facts)
+    return _keywords_only(index, text, ctx, _unparsed(text))
+
+
+def _keywords_only(index: int, text: str, ctx: RuleContext, unparsed: Hit) -> Analysed:
+    """The keyword fallback's findings, plus unparsed unless it understood everything."""
     fallback = analyze_fallback(text, ctx)
     hits = list(fallback.hits)
     if not fallback.understood:
-        hits.append(_unparsed(text))
+        hits.append(unparsed)
     category = category_from_words(leading_words(text, ctx.dialect, 64))
     return Analysed(index, text, None, hits, category)
 
@@ -117,6 +133,15 @@ def _unwrap_executable_comment(text: str) -> str:
         inner = text[text.index("!") + 1 : -2]
         return inner.lstrip("0123456789").strip() or text
     return text
+
+
+def _too_large(text: str) -> Hit:
+    head = truncate_statement(text, 40)
+    message = (
+        f"this statement ({head}) is {len(text) // 1000} KB, too large for the parser: "
+        "it was checked by keywords only, so review it by hand"
+    )
+    return Hit("unparsed", "warning", message)
 
 
 def _unparsed(text: str) -> Hit:

@@ -583,32 +583,62 @@ _ACTION_HANDLERS: dict[str, ActionHandler] = {
 
 def _scan_delete_update(toks: _Toks, ctx: RuleContext) -> list[Hit]:
     """DELETE/UPDATE at a statement position with no WHERE at the same depth."""
-    hits = []
-    for i, word in enumerate(toks.up):
-        at_start = i == 0 or toks.up[i - 1] in ("(", ")")
-        if word in ("DELETE", "UPDATE") and at_start and not _where_follows(toks.up, i):
-            hits.append(_unfiltered_hit(word, toks, i, ctx))
-    return hits
+    starts = [
+        i
+        for i, word in enumerate(toks.up)
+        if word in ("DELETE", "UPDATE") and (i == 0 or toks.up[i - 1] in ("(", ")"))
+    ]
+    if not starts:
+        return []
+    filtered = _filtered_starts(toks.up, starts)
+    next_from = _next_positions(toks.up, "FROM")
+    return [
+        _unfiltered_hit(toks.up[i], toks, i, next_from, ctx) for i in starts if i not in filtered
+    ]
 
 
-def _where_follows(up: list[str], i: int) -> bool:
+def _filtered_starts(up: list[str], starts: list[int]) -> set[int]:
+    """The starts followed by a WHERE at their own depth before their parenthesis closes.
+
+    One pass over the tokens: each start waits at its depth until a WHERE there
+    settles it (filtered) or a ``)`` below it does (unfiltered).
+    """
+    waiting: dict[int, list[int]] = {}
+    filtered: set[int] = set()
+    pending = iter(starts)
+    following = next(pending, None)
     depth = 0
-    for word in up[i + 1 :]:
-        depth += {"(": 1, ")": -1}.get(word, 0)
-        if depth < 0:
-            return False
-        if depth == 0 and word == "WHERE":
-            return True
-    return False
+    for k, word in enumerate(up):
+        if word == "(":
+            depth += 1
+        elif word == ")":
+            waiting.pop(depth, None)
+            depth -= 1
+        elif word == "WHERE" and depth in waiting:
+            filtered.update(waiting.pop(depth))
+        if k == following:
+            waiting.setdefault(depth, []).append(k)
+            following = next(pending, None)
+    return filtered
+
+
+def _next_positions(up: list[str], word: str) -> list[int]:
+    """For each index, the index of the next occurrence of word at or after it (or -1)."""
+    found, positions = -1, [0] * len(up)
+    for k in range(len(up) - 1, -1, -1):
+        if up[k] == word:
+            found = k
+        positions[k] = found
+    return positions
 
 
 _UPDATE_MODIFIERS = {"LOW_PRIORITY", "IGNORE", "ONLY", "OR", "REPLACE", "ABORT", "FAIL", "ROLLBACK"}
 
 
-def _unfiltered_hit(word: str, toks: _Toks, i: int, ctx: RuleContext) -> Hit:
+def _unfiltered_hit(word: str, toks: _Toks, i: int, next_from: list[int], ctx: RuleContext) -> Hit:
     j = i + 1
     if word == "DELETE":
-        j = toks.up.index("FROM", i) + 1 if "FROM" in toks.up[i:] else j
+        j = next_from[i] + 1 if next_from[i] >= 0 else j
     while j < len(toks.up) and toks.up[j] in _UPDATE_MODIFIERS:
         j += 1
     table, _ = toks.name(j)

@@ -120,6 +120,16 @@ def severity_rank(severity: str) -> int:
 
 
 def truncate_statement(text: str, limit: int = 200) -> str:
-    """Statement text on one line, cut to about limit characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """Statement text on one line, cut to about limit characters.
+
+    Only a prefix of a long text is flattened (a prefix's words are the text's
+    first words), so a finding on a huge statement costs no more than a small one.
+    """
+    size = 4 * limit
+    while True:
+        flat = " ".join(text[:size].split())
+        if len(flat) > limit:
+            return flat[: limit - 1] + "…"
+        if size >= len(text):
+            return flat
+        size *= 2

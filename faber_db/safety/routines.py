@@ -211,9 +211,10 @@ def _peel(tokens: list[Token], dialect: str, declaring: bool) -> tuple[int | Non
     while i < len(words):
         word = words[i]
         if declaring or (word == "DECLARE" and dialect == "postgresql"):
-            if "BEGIN" not in words[i:]:
+            begin = _index(words, "BEGIN", i)
+            if begin is None:
                 return None, True
-            i, declaring = words.index("BEGIN", i) + 1, False
+            i, declaring = begin + 1, False
         elif word == "DECLARE":
             i = _after_handler(words, i)
             if i is None:
@@ -221,15 +222,23 @@ def _peel(tokens: list[Token], dialect: str, declaring: bool) -> tuple[int | Non
         elif word in _SINGLE or (word == "NOT" and words[i + 1 : i + 2] == ["ATOMIC"]):
             i += 1
         elif word in _THROUGH or word in loops:
-            closer = _THROUGH.get(word) or loops[word]
-            if closer not in words[i:]:
+            closer = _index(words, _THROUGH.get(word) or loops[word], i)
+            if closer is None:
                 return None, False
-            i = words.index(closer, i) + 1
+            i = closer + 1
         elif _is_label(words, i):
             i += 5 if word == "<" else 2
         else:
             return i, False
     return None, declaring
+
+
+def _index(words: list[str], word: str, start: int) -> int | None:
+    """Position of word from start on, or None (without copying the rest of the list)."""
+    try:
+        return words.index(word, start)
+    except ValueError:
+        return None
 
 
 def _is_label(words: list[str], i: int) -> bool:
@@ -240,9 +249,10 @@ def _is_label(words: list[str], i: int) -> bool:
 
 def _after_handler(words: list[str], i: int) -> int | None:
     """MySQL DECLARE: a handler's statement starts after its condition list."""
-    if "HANDLER" not in words[i:]:
+    handler = _index(words, "HANDLER", i)
+    if handler is None:
         return None
-    k = words.index("HANDLER", i) + 2
+    k = handler + 2
     while k < len(words):
         if words[k : k + 2] == ["NOT", "FOUND"]:
             k += 2

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -27,7 +28,7 @@ class Analysed:
 
     index: int  # position of the outer statement in the script
     text: str
-    expr: exp.Expression | None
+    expr: exp.Expression | None  # None once analysed: the facts below keep what is needed
     hits: list[Hit]
     category: str  # ddl | dml | other
     in_routine: bool = False
@@ -100,9 +101,10 @@ def apply_script_rules(units: list[Analysed]) -> None:
 def _mark_rebuilds(units: list[Analysed]) -> set[int]:
     """Replace rebuild drops/renames by table_rebuild; return the copy statements' ids."""
     copies: set[int] = set()
+    index = _RebuildIndex(units)
     for i, unit in enumerate(units):
         new = unit.facts.created if unit.facts else None
-        found = _rebuild_after(units, i, new) if new else None
+        found = index.rebuild_after(i, new) if new else None
         if found is None:
             continue
         copy, drop, rename, old = found
@@ -115,18 +117,53 @@ def _mark_rebuilds(units: list[Analysed]) -> set[int]:
     return copies
 
 
-def _rebuild_after(units: list[Analysed], i: int, new: str) -> tuple | None:
-    copy = drop = None
-    old = ""
-    for unit in units[i + 1 :]:
-        facts = unit.facts or Facts()
-        if copy is None and facts.filled and same_table(facts.filled[0], new) and facts.filled[1]:
-            copy, old = unit, facts.filled[1][0]
-        elif copy is not None and drop is None and any(same_table(d, old) for d in facts.dropped):
-            drop = unit
-        elif drop is not None and facts.renamed and same_table(facts.renamed[0], new):
-            return (copy, drop, unit, old) if same_table(facts.renamed[1], old) else None
-    return None
+class _RebuildIndex:
+    """Positions of the units that fill, drop or rename a table, by unqualified name.
+
+    same_table() only matches names with the same last part, so each search looks
+    at the few units about that name instead of every later unit of the script.
+    """
+
+    def __init__(self, units: list[Analysed]) -> None:
+        self.units = units
+        self.fills: dict[str, list[int]] = {}
+        self.drops: dict[str, list[int]] = {}
+        self.renames: dict[str, list[int]] = {}
+        for position, unit in enumerate(units):
+            facts = unit.facts or Facts()
+            if facts.filled and facts.filled[1]:
+                self.fills.setdefault(_last(facts.filled[0]), []).append(position)
+            for name in dict.fromkeys(_last(d) for d in facts.dropped):
+                self.drops.setdefault(name, []).append(position)
+            if facts.renamed:
+                self.renames.setdefault(_last(facts.renamed[0]), []).append(position)
+
+    def rebuild_after(self, i: int, new: str) -> tuple | None:
+        """(copy, drop, rename, old) of a rebuild of new after unit i, or None."""
+        copy = self._first(self.fills, new, i, lambda f: same_table(f.filled[0], new))
+        if copy is None:
+            return None
+        old = self.units[copy].facts.filled[1][0]
+        drop = self._first(
+            self.drops, old, copy, lambda f: any(same_table(d, old) for d in f.dropped)
+        )
+        if drop is None:
+            return None
+        rename = self._first(self.renames, new, drop, lambda f: same_table(f.renamed[0], new))
+        if rename is None or not same_table(self.units[rename].facts.renamed[1], old):
+            return None
+        return self.units[copy], self.units[drop], self.units[rename], old
+
+    def _first(self, by_name: dict, name: str, after: int, matches) -> int | None:
+        positions = by_name.get(_last(name), [])
+        for position in positions[bisect.bisect_right(positions, after) :]:
+            if matches(self.units[position].facts):
+                return position
+        return None
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
 
 
 def _rebuild_hit(old: str, new: str) -> Hit:
@@ -139,13 +176,14 @@ def _rebuild_hit(old: str, new: str) -> Hit:
 
 def _drop_new_table_hits(units: list[Analysed]) -> set[int]:
     """Drop hits on tables created earlier; return ids of units that only seed new tables."""
-    created: list[str] = []
+    created = _CreatedTables()
     seeding: set[int] = set()
     for unit in units:
-        unit.hits = [h for h in unit.hits if not any(same_table(h.table, t) for t in created)]
+        if unit.hits:
+            unit.hits = [h for h in unit.hits if not created.holds(h.table)]
         facts = unit.facts or Facts()
         _track_created(created, facts)
-        if facts.writes and any(same_table(facts.writes, t) for t in created):
+        if facts.writes and created.holds(facts.writes):
             seeding.add(id(unit))
     return seeding
 
@@ -166,17 +204,39 @@ def _same_type(hit: Hit, types: dict, known: dict) -> bool:
     return key in known and types.get(key) == known[key]
 
 
-def _track_created(created: list[str], facts: Facts) -> None:
+class _CreatedTables:
+    """Tables created earlier in the script, grouped by unqualified name for same_table()."""
+
+    def __init__(self) -> None:
+        self.by_last: dict[str, list[str]] = {}
+
+    def holds(self, name: str | None) -> bool:
+        """True when name can denote a table created earlier."""
+        if not name:
+            return False
+        return any(same_table(name, t) for t in self.by_last.get(_last(name), ()))
+
+    def add(self, name: str) -> None:
+        """Count name as created."""
+        self.by_last.setdefault(_last(name), []).append(name)
+
+    def discard(self, name: str) -> None:
+        """Stop counting every created table that name can denote."""
+        bucket = self.by_last.get(_last(name))
+        if bucket:
+            bucket[:] = [t for t in bucket if not same_table(t, name)]
+
+
+def _track_created(created: _CreatedTables, facts: Facts) -> None:
     if facts.created:
-        created.append(facts.created)
-    if facts.filled and any(not any(same_table(s, t) for t in created) for s in facts.filled[1]):
-        created[:] = [t for t in created if not same_table(t, facts.filled[0])]
+        created.add(facts.created)
+    if facts.filled and any(not created.holds(s) for s in facts.filled[1]):
+        created.discard(facts.filled[0])
     for dropped in facts.dropped:
-        created[:] = [t for t in created if not same_table(t, dropped)]
-    if facts.renamed and any(same_table(t, facts.renamed[0]) for t in created):
-        created[:] = [t for t in created if not same_table(t, facts.renamed[0])] + [
-            facts.renamed[1]
-        ]
+        created.discard(dropped)
+    if facts.renamed and created.holds(facts.renamed[0]):
+        created.discard(facts.renamed[0])
+        created.add(facts.renamed[1])
 
 
 def _mixed_ddl_dml(units: list[Analysed], quiet_dml: set[int]) -> None:
