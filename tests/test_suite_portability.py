@@ -43,6 +43,7 @@ DIALECT_ONLY = (
     "test_safety_analyzer",
     "test_safety_corpus",
     "test_safety_objects",
+    "test_safety_inputs",
 )
 
 

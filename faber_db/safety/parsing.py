@@ -59,8 +59,9 @@ logging.getLogger("sqlglot").addFilter(_CommandFallbackFilter())
 
 @cache
 def _sqlglot_dialect(dialect: str) -> Dialect:
-    """One sqlglot Dialect per engine: building it anew for each statement costs ~25%."""
-    return Dialect.get_or_raise(SQLGLOT_DIALECTS[dialect])
+    """One sqlglot Dialect per engine: building it anew for each statement costs ~25%.
+    A dialect faber-db does not know parses as sqlglot's generic SQL."""
+    return Dialect.get_or_raise(SQLGLOT_DIALECTS.get(dialect))
 
 
 def parse_statement(text: str, dialect: str) -> exp.Expression | None:

@@ -32,7 +32,7 @@ require_tool pg_restore
 # Nothing but our own SQL may reach psql outside the dump: a backslash would let psql
 # read a meta-command (\! runs a shell command), so a check script holding one is
 # refused, and the lock timeout (pasted into SET LOCAL) must look like a duration.
-if [ -n "${FABER_CHECK_SQL:-}" ] && LC_ALL=C grep -q -F '\' -- "$FABER_CHECK_SQL"; then
+if [ -n "${FABER_CHECK_SQL:-}" ] && LC_ALL=C grep -q -F -e "\\" -- "$FABER_CHECK_SQL"; then
   fail invalid_input "the check script $FABER_CHECK_SQL holds a backslash; nothing was restored"
 fi
 [[ "${FABER_LOCK_WAIT_TIMEOUT:-120s}" =~ ^[0-9]+(ms|s|min)?$ ]] ||
