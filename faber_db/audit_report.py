@@ -58,9 +58,23 @@ def show_audit(config: Config, env: str | None, limit: int) -> Result:
     entries = [e for e in report.entries if env is None or e.get("environment") == env]
     shown = entries[-limit:] if limit else entries
     warnings = list(trail.warnings)
+    message = (
+        f"{len(entries)} audited operation(s)"
+        + (f" on {env}" if env else "")
+        + f"; showing {len(shown)}"
+    )
+    hidden = 0
     if not report.ok:
         warnings.append(
             f"the audit chain is broken at line {report.first_broken_line}: {report.problem}"
+        )
+        # Lines from the break on cannot be verified, so they are not shown as history;
+        # say how many there are instead of letting the trail look shorter than it is.
+        hidden = max(0, _line_count(config.audit_path) - len(report.entries))
+        message = (
+            f"Audit trail BROKEN at line {report.first_broken_line}: {message} of the "
+            f"{len(report.entries)} line(s) before the break; {hidden} line(s) from the break "
+            "on are not shown (they cannot be verified)"
         )
     return Result(
         operation="audit",
@@ -69,14 +83,22 @@ def show_audit(config: Config, env: str | None, limit: int) -> Result:
             "path": str(config.audit_path),
             "count": len(entries),
             "chain_ok": report.ok,
+            "hidden_after_break": hidden,
             "config": _config_in_force(config),
             "entries": shown,
         },
-        message=f"{len(entries)} audited operation(s)"
-        + (f" on {env}" if env else "")
-        + f"; showing {len(shown)}",
+        message=message,
         warnings=warnings + _config_warnings(config),
+        suggestions=[] if report.ok else ["faber-db audit --verify"],
     )
+
+
+def _line_count(path) -> int:
+    """Non-empty lines in the trail, read as bytes (a damaged line still counts)."""
+    if not path.exists():
+        return 0
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def verify_audit(config: Config) -> Result:

@@ -66,22 +66,47 @@ def list_backups(config: Config, env: str | None = None) -> Result:
     """`faber-db backups list [<env>]`: newest first, with orphan files reported."""
     if env is not None:
         check_environment_name(env)
-    entries = [e for e in catalogue_for(config).entries() if env is None or e.environment == env]
-    entries.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
     catalogue = catalogue_for(config)
+    every_entry = catalogue.entries()
+    entries = [e for e in every_entry if env is None or e.environment == env]
+    entries.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
     outside = [problem for e in entries if (problem := catalogue.path_problem(e))]
-    warnings = config.warnings + outside + orphan_warnings(config, entries if env is None else None)
+    summaries, missing, suggestions = [], [], []
+    for entry in entries:
+        summary = entry_summary(entry)
+        # A stat, no hashing: a file deleted by hand must not be listed as usable.
+        summary["file_present"] = catalogue.path_problem(entry) is None and (
+            catalogue.backup_path(entry).exists()
+        )
+        if not summary["file_present"] and entry.status == "valid":
+            summary["status"] = "missing"
+            missing.append(
+                f"{entry.id} is catalogued as valid but its file {entry.file} is missing; "
+                "it cannot be restored"
+            )
+            suggestions = suggestions or [
+                f"faber-db backups verify {entry.id}  (records it as missing)",
+                f"faber-db backup {entry.environment}  (a new backup to fall back on)",
+            ]
+        summaries.append(summary)
+    warnings = config.warnings + outside + missing + orphan_warnings(config, every_entry, env)
     return Result(
         operation="backups-list",
         environment=env,
-        result={"count": len(entries), "backups": [entry_summary(e) for e in entries]},
-        message=f"{len(entries)} backup(s)" + (f" for {env}" if env else ""),
+        result={"count": len(entries), "backups": summaries},
+        message=f"{len(entries)} backup(s)"
+        + (f" for {env}" if env else "")
+        + (f", {len(missing)} of them missing their file" if missing else ""),
         warnings=warnings,
+        suggestions=suggestions,
     )
 
 
-def orphan_warnings(config: Config, entries: list[BackupEntry] | None) -> list[str]:
-    """Files in the backups directory that no catalogue entry names (interrupted runs)."""
+def orphan_warnings(
+    config: Config, entries: list[BackupEntry] | None, env: str | None = None
+) -> list[str]:
+    """Files in the backups directory (of `env`, or of every environment) that no
+    catalogue entry names (interrupted runs)."""
     root = config.backups_dir
     if entries is None or not root.is_dir():
         return []
@@ -90,7 +115,8 @@ def orphan_warnings(config: Config, entries: list[BackupEntry] | None) -> list[s
         catalogue.backup_path(e).resolve() for e in entries if catalogue.path_problem(e) is None
     }
     warnings = []
-    for env_dir in (d for d in root.iterdir() if d.is_dir()):
+    env_dirs = [root / env] if env is not None else [d for d in root.iterdir()]
+    for env_dir in (d for d in env_dirs if d.is_dir()):
         for child in env_dir.iterdir():
             if child.resolve() not in known and not PARTIAL_RE.match(child.name):
                 warnings.append(

@@ -61,7 +61,13 @@ def lock_environment(
             _leave(key)
         return
     wait = lock_timeout(config) if timeout is None else timeout
-    with _acquire(config, target, wait, progress):
+    try:  # free in the usual case: say nothing about waiting
+        held = _acquire(config, target, 0.0, None)
+    except LockTimeoutError:
+        if wait <= 0:
+            raise
+        held = _acquire(config, target, wait, progress)
+    with held:
         _enter_first(key)
         try:
             yield

@@ -299,3 +299,14 @@ def test_prune_and_restore_on_a_protected_environment_show_the_plan_first(projec
     session.answer("production")
     assert session.finish() == 0, session.output
     assert sqlite3.connect(project.db_path).execute("SELECT count(*) FROM t").fetchone() == (1,)
+
+
+def test_no_lock_spinner_without_contention_and_none_left_on_the_prompt(project):
+    backup = _migrated_with_backup(project)
+    session = Terminal(project, "rollback", "production", "--from", backup)
+    before = session.read_until(PROMPT)
+    assert "waiting for the lock" not in before
+    question_line = before.rsplit("\n", 2)[-2]
+    assert "\r" not in question_line and "\033[K" not in question_line.replace("\r\033[K", "")
+    session.answer("no")
+    assert session.finish() != 0

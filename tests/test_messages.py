@@ -180,3 +180,47 @@ def test_rollback_dry_run_names_tables_whose_schema_changed(project):
     assert tables["kept"]["change"] == "same row count"
     assert tables["altered"]["schema"] == "differs"
     assert tables["altered"]["change"].startswith("same row count; schema differs")
+
+
+def test_backups_list_of_an_environment_reports_missing_and_stray_files(sqlite_project):
+    kept = sqlite_project.run_json("backup", "dev")[1]["result"]
+    gone = sqlite_project.run_json("backup", "dev", "--label", "gone")[1]["result"]
+    (sqlite_project.root / gone["file_path"]).unlink()
+    stray = sqlite_project.config_dir / "backups" / "dev" / "stray.sqlite3.zst"
+    stray.write_bytes(b"not a backup")
+    code, out = sqlite_project.run_json("backups", "list", "dev")
+    assert code == 0, out
+    status = {b["backup_id"]: (b["status"], b["file_present"]) for b in out["result"]["backups"]}
+    assert status == {kept["backup_id"]: ("valid", True), gone["backup_id"]: ("missing", False)}
+    assert "1 of them missing their file" in out["message"]
+    assert any(gone["backup_id"] in w and "missing" in w for w in out["warnings"])
+    assert any("stray.sqlite3.zst" in w for w in out["warnings"])
+    assert out["recovery"]["suggestions"][0].startswith(
+        f"faber-db backups verify {gone['backup_id']}"
+    )
+
+
+def test_audit_after_a_broken_line_says_how_many_lines_it_hides(sqlite_project):
+    for _ in range(6):
+        assert sqlite_project.run_json("backup", "dev")[0] == 0
+    trail = sqlite_project.config_dir / "audit.jsonl"
+    lines = trail.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace('"backup"', '"backup-edited"', 1)
+    trail.write_text("".join(lines))
+    code, out = sqlite_project.run_json("audit", "--limit", "1")
+    assert code == 0, out
+    assert out["result"]["chain_ok"] is False
+    assert out["result"]["hidden_after_break"] == len(lines) - 2
+    assert f"{len(lines) - 2} line(s) from the break on are not shown" in out["message"]
+    assert out["recovery"]["suggestions"] == ["faber-db audit --verify"]
+    text = sqlite_project.run("audit", "--limit", "1").stdout
+    assert text.startswith("WARNING: Audit trail BROKEN at line 3"), text
+
+
+def test_init_is_audited(tmp_path):
+    project = Project(tmp_path / "fresh", {})
+    project.root.mkdir()
+    assert project.run_json("init")[0] == 0
+    code, out = project.run_json("audit")
+    assert code == 0 and [e["operation"] for e in out["result"]["entries"]] == ["init"]
+    assert project.run_json("audit", "--verify")[0] == 0

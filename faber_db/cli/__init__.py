@@ -156,6 +156,12 @@ def audit_operation(
 
     if result.operation not in AUDITED_OPERATIONS or result.status == "dry_run":
         return
+    if result.operation == "init" and result.status == "success":
+        try:  # init wrote the config: its first line goes into the new project's trail
+            context.config  # noqa: B018 (loads it)
+        except FaberError as exc:
+            result.warnings.append(f"could not write the audit trail: {exc.message}")
+            return
     if "config" not in vars(context):  # the config never loaded: no project to audit into
         return
     try:

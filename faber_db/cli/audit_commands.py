@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from faber_db.cli.render import aligned, register_formatter
+from faber_db.cli.render import aligned, register_formatter, register_heading
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -58,6 +58,7 @@ def _who(entry: dict) -> str:
 
 
 register_formatter("audit", _audit_lines)
+register_heading("audit", lambda result: None if result.result.get("chain_ok", True) else "WARNING")
 register_formatter(
     "audit-verify",
     lambda data: aligned(

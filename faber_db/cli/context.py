@@ -32,9 +32,15 @@ class CommandContext:
         return Approval(
             yes=bool(getattr(self.args, "yes", False)),
             approve=getattr(self.args, "approve", None),
-            confirm=terminal_confirm if self.interactive else None,
+            confirm=self.confirm if self.interactive else None,
             present=self.present_plan if self.interactive else None,
         )
+
+    def confirm(self, question: str, expected: str) -> bool:
+        """Ask at the terminal, with the progress line cleared first."""
+        if "spinner" in vars(self):
+            self.spinner.clear()
+        return terminal_confirm(question, expected)
 
     def present_plan(self, operation: str, env: str | None, plan: dict) -> None:
         """Print the whole plan (the text of a dry run) before the person is asked."""
