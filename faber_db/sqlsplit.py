@@ -527,7 +527,18 @@ def tokenize(text: str, dialect: str, limit: int | None = None) -> list[Token]:
     """Significant tokens of text (comments dropped), in order; at most limit."""
     lexer = _Lexer(text, normalize_dialect(dialect))
     tokens: list[Token] = []
-    while (limit is None or len(tokens) < limit) and (token := lexer.next()) is not None:
+    plain = _PLAIN_TOKEN.match if FAST_TOKENS else None
+    while limit is None or len(tokens) < limit:
+        match = plain(text, lexer.pos) if plain is not None else None
+        if match is not None:  # lexer.next() inlined for the common tokens
+            group = match.lastindex
+            start, lexer.pos = match.start(group), match.end()
+            kind = "word" if group == 1 else "punct"
+            tokens.append(Token(kind, text[start : lexer.pos], start, lexer.pos))
+            continue
+        token = lexer.next()
+        if token is None:
+            break
         kind, start, end = token
         tokens.append(Token(kind, text[start:end], start, end))
     return tokens

@@ -109,7 +109,7 @@ class _Tokens:
 
     def __init__(self, tokens: list[str], dialect: str) -> None:
         self.tokens = tokens
-        self.uppers = [t.upper() for t in tokens]
+        self.uppers = tuple(t.upper() for t in tokens)
         self.dialect = dialect
         self.keywords = _keywords(dialect)
         self.i = 0
@@ -121,7 +121,7 @@ class _Tokens:
 
     def accept(self, *words: str) -> bool:
         """Consume words if they come next, all of them."""
-        if self.uppers[self.i : self.i + len(words)] == list(words):
+        if self.uppers[self.i : self.i + len(words)] == words:
             self.i += len(words)
             return True
         return False
@@ -211,17 +211,19 @@ def fast_unit(index: int, text: str, ctx: RuleContext) -> Analysed | None:
 
 
 def _dispatch(index: int, text: str, t: _Tokens, ctx: RuleContext) -> Analysed | None:
-    if t.accept("CREATE", "TABLE"):
-        return _create_table(index, text, t, ctx)
-    if t.accept("CREATE", "UNIQUE", "INDEX"):
-        return _create_index(index, text, t, ctx, unique=True)
-    if t.accept("CREATE", "INDEX"):
-        return _create_index(index, text, t, ctx, unique=False)
-    if t.accept("ALTER", "TABLE"):
+    first = t.peek()
+    if first == "CREATE":
+        if t.accept("CREATE", "TABLE"):
+            return _create_table(index, text, t, ctx)
+        if t.accept("CREATE", "UNIQUE", "INDEX"):
+            return _create_index(index, text, t, ctx, unique=True)
+        if t.accept("CREATE", "INDEX"):
+            return _create_index(index, text, t, ctx, unique=False)
+    elif first == "ALTER" and t.accept("ALTER", "TABLE"):
         return _alter_table(index, text, t, ctx)
-    if ctx.dialect == "postgresql" and t.accept("COMMENT", "ON"):
+    elif first == "COMMENT" and ctx.dialect == "postgresql" and t.accept("COMMENT", "ON"):
         return _comment(index, text, t)
-    if t.accept("UPDATE"):
+    elif first == "UPDATE" and t.accept("UPDATE"):
         return _update(index, text, t, ctx)
     return None
 
