@@ -109,7 +109,7 @@ class _Tokens:
 
     def __init__(self, tokens: list[str], dialect: str) -> None:
         self.tokens = tokens
-        self.uppers = tuple(t.upper() for t in tokens)
+        self.uppers = tuple(map(str.upper, tokens))
         self.dialect = dialect
         self.keywords = _keywords(dialect)
         self.i = 0
@@ -284,12 +284,13 @@ def _column(t: _Tokens, ctx: RuleContext, added: bool) -> None:
     if added and dtype in _SERIAL:
         raise _NoMatch
     default = not_null = False
-    while not t.done() and t.peek() not in (",", ")"):
-        if t.accept("NOT", "NULL"):
+    while not t.done() and (word := t.peek()) not in (",", ")"):
+        if word == "NOT" and t.accept("NOT", "NULL"):
             not_null = True
-        elif t.accept("NULL"):
-            pass
-        elif t.accept("DEFAULT"):
+        elif word == "NULL":
+            t.i += 1
+        elif word == "DEFAULT":
+            t.i += 1
             if added and ctx.version_below(11):
                 raise _NoMatch
             t.literal()
