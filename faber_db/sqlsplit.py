@@ -52,6 +52,8 @@ _PLAIN_TOKEN = re.compile(rf"\s*+{_PLAIN}")
 # Tests turn the two shortcuts off to compare with the general path.
 FAST_TOKENS = True
 _PLAIN_RUN = re.compile(r"(?:\s*+(?:[\w][\w$]*+(?!')|[,.=+*<>:!%^&|~?@{}\]]))*+")
+# When nothing is tracked at all, parentheses and plain '...' strings (no backslash) too.
+_FREE_RUN = re.compile(r"(?:\s*+(?:[\w][\w$]*+(?!')|'(?:[^'\\]|'')*+'|[(),.=+*<>:!%^&|~?@{}\]]))*+")
 
 
 @dataclass(frozen=True)
@@ -451,13 +453,13 @@ class _Splitter:
             if blocks.active:
                 blocks.feed(kind, self._value(kind, s, e))
             if FAST_TOKENS and self.lexer.delimiter == ";" and blocks.plain():
-                end = self._skip_plain_run(end)
+                end = self._skip_plain_run(end, _PLAIN_RUN if blocks.active else _FREE_RUN)
         self._emit(start, end)
         return self.statements
 
-    def _skip_plain_run(self, end: int) -> int:
-        """Jump over words and punctuation nothing tracks; the new end of the statement."""
-        run = _PLAIN_RUN.match(self.text, self.lexer.pos)
+    def _skip_plain_run(self, end: int, pattern: re.Pattern) -> int:
+        """Jump over tokens nothing tracks; the new end of the statement."""
+        run = pattern.match(self.text, self.lexer.pos)
         if run.end() > self.lexer.pos:
             self.lexer.pos = end = run.end()
         return end

@@ -235,3 +235,31 @@ def test_a_type_change_after_fast_statements_still_sees_their_types():
 )
 def test_outside_the_grammar_goes_to_sqlglot(text):
     assert fast_unit(0, text, RuleContext("postgresql")) is None
+
+
+_BODY_PIECES = [
+    "IF", "THEN", "ELSIF", "ELSE", "END", "IF", "LOOP", "WHILE", "FOR", "IN", "DECLARE", "BEGIN",
+    "EXCEPTION", "WHEN", "others", "x", "x", ":", "=", ":=", ".", "rec", "<<", "lbl", ">>", "(",
+    ")", ",", "UPDATE", "t", "SET", "a", "=", "1", "WHERE", "id", "DELETE", "FROM", "PERFORM",
+    "EXECUTE", "'q'", "'it''s'", "E'x'", "e", "'", "$1", '"T"', "-- c\n", "/* c */", "RAISE",
+    "NOTICE", "RETURN", "NULL", "CALL", "p", "PREPARE", "HANDLER", "CONTINUE", "SQLSTATE",
+    "'42000'", "NOT", "FOUND", "DO", "REPEAT", "UNTIL", "é", "\u00a0", "\\", "#", "`b`",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_body_pieces_read_alike(dialect, monkeypatch):
+    """body_statements' one-regex reading of plain pieces equals the tokenizer's."""
+    import faber_db.sqlsplit as sqlsplit
+    from faber_db.safety.routines import body_statements
+
+    rng = random.Random(len(dialect))
+    for _ in range(400):
+        body = "".join(
+            rng.choice(_BODY_PIECES) + rng.choice([" ", " ", "\n", "", ";\n"])
+            for _ in range(rng.randint(1, 60))
+        )
+        monkeypatch.setattr(sqlsplit, "FAST_TOKENS", True)
+        fast = body_statements(body, dialect)
+        monkeypatch.setattr(sqlsplit, "FAST_TOKENS", False)
+        assert fast == body_statements(body, dialect), body
