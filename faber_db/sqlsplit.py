@@ -52,11 +52,13 @@ _PLAIN_TOKEN = re.compile(rf"\s*+{_PLAIN}")
 FAST_TOKENS = True
 # A run of such tokens, parentheses and plain '...' strings (no backslash) included, that
 # nothing tracks but PostgreSQL's parentheses (counted outside its strings: _PARENS).
-_FREE_RUN = re.compile(r"(?:\s*+(?:[\w][\w$]*+(?!')|'(?:[^'\\]|'')*+'|[(),.=+*<>:!%^&|~?@{}\]]))*+")
+_FREE_RUN = re.compile(
+    r"(?:\s*+(?:[\w][\w$]*+(?!')|'[^'\\]*+(?:''[^'\\]*+)*+'|[(),.=+*<>:!%^&|~?@{}\]]))*+"
+)
 _TERMINATOR = re.compile(r"\s*+(?:;|\Z)")
-_HEAD_WORDS = re.compile(r"'(?:[^'\\]|'')*+'|([\w][\w$]*+)")
+_HEAD_WORDS = re.compile(r"'[^'\\]*+(?:''[^'\\]*+)*+'|([\w][\w$]*+)")
 _FIRST_TOKEN = re.compile(r"'|[\w][\w$]*+|.")
-_PARENS = re.compile(r"'(?:[^'\\]|'')*+'|([()])")
+_PARENS = re.compile(r"'[^'\\]*+(?:''[^'\\]*+)*+'|([()])")
 
 
 @dataclass(frozen=True)

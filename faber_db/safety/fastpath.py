@@ -38,7 +38,7 @@ from faber_db.safety.script_rules import Analysed, Facts
 from faber_db.safety.sqlnames import fold
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*(?![\w$])"
-_STRING = r"'(?:[^'\\]|'')*'"
+_STRING = r"'[^'\\]*+(?:''[^'\\]*+)*+'"
 _NUMBER = r"\d+(?:\.\d+)?(?![\w$.])"
 _IDENT = {"postgresql": r'"(?:[^"\\]|"")+"', "mysql": r"`(?:[^`\\]|``)+`"}
 _IDENT["sqlite"] = f"{_IDENT['postgresql']}|{_IDENT['mysql']}"

@@ -192,7 +192,7 @@ _DYNAMIC = {"postgresql": "EXECUTE", "mysql": "PREPARE", "sqlite": ""}
 
 # A piece made only of words, one-character punctuation and plain '...' strings is
 # read with one regex (as sqlsplit.tokenize would read it); others go through tokenize.
-_PIECE_TOKEN = r"\w++(?!')|'(?:[^'\\]|'')*+'|[(),.=<>+*:!%^&|~?@{}\]]"
+_PIECE_TOKEN = r"\w++(?!')|'[^'\\]*+(?:''[^'\\]*+)*+'|[(),.=<>+*:!%^&|~?@{}\]]"
 _PIECE_FULL = re.compile(rf"(?:\s*+(?:{_PIECE_TOKEN}))*+\s*+")
 _PIECE_TOKENS = re.compile(rf"(\s*+)({_PIECE_TOKEN})")
 
