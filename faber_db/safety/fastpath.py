@@ -109,27 +109,34 @@ class _Tokens:
 
     def __init__(self, tokens: list[str], dialect: str) -> None:
         self.tokens = tokens
-        self.uppers = tuple(map(str.upper, tokens))
+        # Sentinels past the end: a look ahead of up to 4 tokens needs no bounds check.
+        self.uppers = (*map(str.upper, tokens), "", "", "", "")
         self.dialect = dialect
         self.keywords = _keywords(dialect)
         self.i = 0
 
     def peek(self, offset: int = 0) -> str:
         """The upper-cased token at the cursor (+offset), or "" past the end."""
-        k = self.i + offset
-        return self.uppers[k] if k < len(self.uppers) else ""
+        return self.uppers[self.i + offset]
 
     def accept(self, *words: str) -> bool:
         """Consume words if they come next, all of them."""
-        if self.uppers[self.i : self.i + len(words)] == words:
-            self.i += len(words)
-            return True
-        return False
+        i = self.i
+        if self.uppers[i] != words[0]:
+            return False
+        if len(words) > 1 and self.uppers[i : i + len(words)] != words:
+            return False
+        self.i = i + len(words)
+        return True
 
     def expect(self, *words: str) -> None:
         """Consume words or give up."""
-        if not self.accept(*words):
+        i = self.i
+        if self.uppers[i] != words[0] or (
+            len(words) > 1 and self.uppers[i : i + len(words)] != words
+        ):
             raise _NoMatch
+        self.i = i + len(words)
 
     def done(self) -> bool:
         """True at the end of the statement."""
@@ -272,7 +279,8 @@ def _references(t: _Tokens) -> None:
             t.i += 2
         elif word in _ACTIONS and word != "SET":
             t.i += 1
-            t.expect(*_ACTIONS[word])
+            if _ACTIONS[word]:
+                t.expect(*_ACTIONS[word])
         else:
             raise _NoMatch
 
