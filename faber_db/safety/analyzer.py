@@ -11,6 +11,10 @@ statements report the outer statement's index and line.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from faber_db.safety.fallback import analyze_fallback
 from faber_db.safety.fastpath import fast_unit
 from faber_db.safety.findings import Finding, Hit, severity_rank, truncate_statement
@@ -58,14 +62,32 @@ def analyze_script(
     """
     dialect = normalize_dialect(dialect)
     ctx = RuleContext(dialect, tuple(server_version) if server_version else None)
-    statements = split_sql(script, dialect)
-    units = [unit for stmt in statements for unit in _analyze_statement(stmt, ctx)]
+    with _fewer_full_collections():
+        statements = split_sql(script, dialect)
+        units = [unit for stmt in statements for unit in _analyze_statement(stmt, ctx)]
     apply_script_rules(units)
     by_index = {stmt.index: stmt for stmt in statements}
     findings = [
         _finding(hit, unit, by_index[unit.index], migration) for unit in units for hit in unit.hits
     ]
     return sorted(findings, key=lambda f: f.statement_index)
+
+
+@contextmanager
+def _fewer_full_collections() -> Iterator[None]:
+    """Let the garbage collector's full passes run 10x less often while the units pile up.
+
+    Each full pass walks every live object, and the results of 120,000 statements
+    (10 MB of small DDL) made those passes a quarter of the check, growing with the
+    script. Young generations are collected as usual, so sqlglot's short-lived trees
+    (cyclic) still go quickly; the old threshold is restored afterwards.
+    """
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, old * 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, old)
 
 
 def _finding(hit: Hit, unit: Analysed, stmt: Statement, migration: str | None) -> Finding:
