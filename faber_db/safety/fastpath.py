@@ -48,7 +48,7 @@ _IDENT["sqlite"] = f"{_IDENT['postgresql']}|{_IDENT['mysql']}"
 def _token_patterns(dialect: str) -> tuple[re.Pattern, re.Pattern]:
     """(every token of a statement made only of known tokens, the token list)."""
     ident = _IDENT.get(dialect, _IDENT["postgresql"])
-    token = f"<=|>=|<>|!=|{_WORD}|{ident}|{_STRING}|{_NUMBER}|[(),.=<>+*]"
+    token = f"{_WORD}|[(),.=+*]|{_STRING}|{_NUMBER}|<=|>=|<>|!=|[<>]|{ident}"
     # Possessive: a failed match must not retry other cuts of the same text.
     return re.compile(rf"(?:\s*+(?>{token}))*+\s*+"), re.compile(rf"\s*({token})")
 
