@@ -105,13 +105,15 @@ _ARITHMETIC = frozenset({"+", "*"})
 class _Tokens:
     """A cursor over the statement's tokens (raw text) with grammar helpers."""
 
-    __slots__ = ("dialect", "i", "keywords", "tokens", "uppers")
+    __slots__ = ("fold", "i", "keywords", "n", "tokens", "uppers", "dialect")
 
     def __init__(self, tokens: list[str], dialect: str) -> None:
-        self.tokens = tokens
+        self.n = len(tokens)
         # Sentinels past the end: a look ahead of up to 4 tokens needs no bounds check.
+        self.tokens = (*tokens, "", "", "", "")
         self.uppers = (*map(str.upper, tokens), "", "", "", "")
         self.dialect = dialect
+        self.fold = fold("A", False, dialect) == "a"  # does the engine fold unquoted names
         self.keywords = _keywords(dialect)
         self.i = 0
 
@@ -140,21 +142,22 @@ class _Tokens:
 
     def done(self) -> bool:
         """True at the end of the statement."""
-        return self.i >= len(self.tokens)
+        return self.i >= self.n
 
     def part(self) -> str:
         """One name part: a non-keyword word (folded) or a quoted identifier."""
-        token = self.tokens[self.i] if self.i < len(self.tokens) else ""
+        i = self.i
+        token = self.tokens[i]
         head = token[:1]
-        if head in ('"', "`"):
+        if head == '"' or head == "`":
             name = token[1:-1].replace(head * 2, head)
         elif head.isalpha() or head == "_":
-            if self.uppers[self.i] in self.keywords:
+            if self.uppers[i] in self.keywords:
                 raise _NoMatch
-            name = fold(token, False, self.dialect)
+            name = token.lower() if self.fold else token
         else:
             raise _NoMatch
-        self.i += 1
+        self.i = i + 1
         return name
 
     def name(self, parts: int = 3) -> str:
