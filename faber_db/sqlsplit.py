@@ -43,6 +43,22 @@ _WORD = re.compile(r"[\w$]+")
 _SPACE = re.compile(r"\s+")
 _DOLLAR_TAG = re.compile(r"\$(?:[^\W\d]\w*)?\$")
 _TRIVIA_STARTS = frozenset(" \t\r\n\f\v-#/")
+# The common tokens, read in one regex step: a word (not glued to a quote: E'...' is a
+# string) or punctuation that opens nothing in any dialect. Anything else (quotes,
+# comments, "$", ";", "-", "/", "#", "[") takes the general path.
+_PLAIN = r"(?:([\w][\w$]*+)(?!')|([(),.=+*<>:!%^&|~?@{}\]]))"
+_PLAIN_TOKEN = re.compile(rf"\s*+{_PLAIN}")
+# Tests turn the shortcuts off to compare with the general path.
+FAST_TOKENS = True
+# A run of such tokens, parentheses and plain '...' strings (no backslash) included, that
+# nothing tracks but PostgreSQL's parentheses (counted outside its strings: _PARENS).
+_FREE_RUN = re.compile(
+    r"(?:\s*+(?:[\w][\w$]*+(?!')|'[^'\\]*+(?:''[^'\\]*+)*+'|[(),.=+*<>:!%^&|~?@{}\]]))*+"
+)
+_TERMINATOR = re.compile(r"\s*+(?:;|\Z)")
+_HEAD_WORDS = re.compile(r"'[^'\\]*+(?:''[^'\\]*+)*+'|([\w][\w$]*+)")
+_FIRST_TOKEN = re.compile(r"'|[\w][\w$]*+|.")
+_PARENS = re.compile(r"'[^'\\]*+(?:''[^'\\]*+)*+'|([()])")
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,12 @@ class _Lexer:
 
     def next(self) -> tuple[str, int, int] | None:
         """Return the next token, or None at the end of the text."""
+        if self.delimiter == ";" and FAST_TOKENS:
+            match = _PLAIN_TOKEN.match(self.text, self.pos)
+            if match is not None:
+                self.pos = match.end()
+                group = match.lastindex
+                return ("word" if group == 1 else "punct"), match.start(group), self.pos
         self._skip_trivia()
         if self.pos >= len(self.text):
             return None
@@ -225,6 +247,10 @@ class _Blocks:
 
     active = False
 
+    def plain(self) -> bool:
+        """True when only parentheses (and the delimiter) still matter: words may be skipped."""
+        return not self.active
+
     def feed(self, kind: str, value: str) -> None:
         """Account for one token of the current statement."""
 
@@ -268,6 +294,10 @@ class _PgBlocks(_Blocks):
             self.depth += 1
         elif value == "END" and self.depth:
             self.depth -= 1
+
+    def plain(self) -> bool:
+        """Once the head is known not to open a function, only parentheses count."""
+        return self.routine is False
 
     def complete(self) -> bool:
         """True outside parentheses and outside a BEGIN ATOMIC body."""
@@ -414,7 +444,13 @@ class _Splitter:
         """Return every non-empty statement of the text, in order."""
         start = end = -1
         blocks = self.make_blocks()
-        while (token := self.lexer.next()) is not None:
+        fast = FAST_TOKENS
+        while True:
+            if start < 0 and fast and self.lexer.delimiter == ";" and self._whole_statement():
+                continue
+            token = self.lexer.next()
+            if token is None:
+                break
             kind, s, e = token
             if start < 0 and kind == "word" and self._delimiter_directive(s, e):
                 continue
@@ -427,8 +463,69 @@ class _Splitter:
             end = e
             if blocks.active:
                 blocks.feed(kind, self._value(kind, s, e))
+            if FAST_TOKENS and self.lexer.delimiter == ";" and blocks.plain():
+                end = self._skip_plain_run(end, blocks)
         self._emit(start, end)
         return self.statements
+
+    def _whole_statement(self) -> bool:
+        """Emit the next statement in one regex step when it is made of plain tokens only
+        and its end is certain; False (nothing consumed but trivia) otherwise."""
+        lexer, text = self.lexer, self.text
+        lexer._skip_trivia()
+        start = lexer.pos
+        end = _FREE_RUN.match(text, start).end()
+        if end == start:
+            return False
+        after = _TERMINATOR.match(text, end)
+        if after is None or not self._ends_here(start, end):
+            return False
+        self._emit(start, end)
+        lexer.pos = after.end()
+        return True
+
+    def _ends_here(self, start: int, end: int) -> bool:
+        """Whether the block tracker would let the delimiter after text[start:end] end it."""
+        text = self.text
+        first = _FIRST_TOKEN.match(text, start).group().upper()
+        if self.dialect == "mysql":
+            if first == "DELIMITER":  # a client directive, handled by the general path
+                return False
+            compound = first in ("CREATE", "ALTER", "BEGIN") or first[:1] == "'"
+            return self.make_blocks is _Blocks or not compound
+        if self.make_blocks is _Blocks:
+            return True
+        if first[:1] == "'" or not (first[:1].isalnum() or first[:1] == "_"):
+            words = [w for w in _HEAD_WORDS.findall(text, start, end) if w][:4]
+            first = words[0].upper() if words else ""
+        if first == "CREATE":
+            if self.dialect == "sqlite":
+                return False
+            words = [w.upper() for w in _HEAD_WORDS.findall(text, start, end) if w][:4]
+            if _pg_routine_head(words):
+                return False
+        if self.dialect == "sqlite" or text.find("(", start, end) < 0:
+            return True
+        parens = 0
+        for paren in _PARENS.findall(text, start, end):
+            if paren == "(":
+                parens += 1
+            elif paren == ")" and parens:
+                parens -= 1
+        return parens == 0
+
+    def _skip_plain_run(self, end: int, blocks: _Blocks) -> int:
+        """Jump over tokens nothing tracks but parentheses; the new end of the statement."""
+        start = self.lexer.pos
+        run = _FREE_RUN.match(self.text, start).end()
+        if run == start:
+            return end
+        if isinstance(blocks, _PgBlocks):
+            for paren in _PARENS.findall(self.text, start, run):
+                if paren:
+                    blocks.feed("punct", paren)
+        self.lexer.pos = run
+        return run
 
     def _value(self, kind: str, s: int, e: int) -> str:
         if kind == "word":
@@ -495,7 +592,18 @@ def tokenize(text: str, dialect: str, limit: int | None = None) -> list[Token]:
     """Significant tokens of text (comments dropped), in order; at most limit."""
     lexer = _Lexer(text, normalize_dialect(dialect))
     tokens: list[Token] = []
-    while (limit is None or len(tokens) < limit) and (token := lexer.next()) is not None:
+    plain = _PLAIN_TOKEN.match if FAST_TOKENS else None
+    while limit is None or len(tokens) < limit:
+        match = plain(text, lexer.pos) if plain is not None else None
+        if match is not None:  # lexer.next() inlined for the common tokens
+            group = match.lastindex
+            start, lexer.pos = match.start(group), match.end()
+            kind = "word" if group == 1 else "punct"
+            tokens.append(Token(kind, text[start : lexer.pos], start, lexer.pos))
+            continue
+        token = lexer.next()
+        if token is None:
+            break
         kind, start, end = token
         tokens.append(Token(kind, text[start:end], start, end))
     return tokens

@@ -476,3 +476,38 @@ def test_one_megabyte_splits_well_under_a_second(dialect):
     elapsed = time.perf_counter() - started
     assert len(statements) == 2 * (1_000_000 // len(chunk) + 1)
     assert elapsed < 0.8, f"{dialect}: {elapsed:.2f}s"
+
+
+# --- the regex shortcuts (FAST_TOKENS) split and tokenize exactly like the general path ---
+
+_PIECES = [
+    "CREATE", "TABLE", "FUNCTION", "OR", "REPLACE", "PROCEDURE", "TRIGGER", "BEGIN", "ATOMIC",
+    "END", "CASE", "IF", "NOT", "LOOP", "x", "e", "E", "abc", "a$b", "1", "1.5", "(", ")", ",",
+    ".", "=", "*", ";", ";", "'s;'", "'it''s'", "E'a\\'b;'", "e'x'", "$$ a; $$", "$t$ ; $t$",
+    "$1", '"q;"', "`b;`", "[w;]", "-- c;\n", "# h;\n", "/* c; */", "/* a /* b */ c; */",
+    "/*!40101 SET x=1 */", "-", "/", "#", "\n", " ", "\t", "\u00a0", "\\", ":", "|", "é",
+    "\nDELIMITER //\n", "//", "\nDELIMITER ;\n", "ROW", "FOR", "EACH", "DO",
+]  # fmt: skip
+
+
+def _random_scripts(seed: int, count: int):
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(count):
+        glue = rng.choice(["", " ", " "])
+        yield glue.join(rng.choice(_PIECES) for _ in range(rng.randint(1, 40)))
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
+def test_shortcuts_split_and_tokenize_like_the_general_path(dialect, monkeypatch):
+    import faber_db.sqlsplit as sqlsplit
+
+    for script in _random_scripts(len(dialect), 3000):
+        monkeypatch.setattr(sqlsplit, "FAST_TOKENS", True)
+        fast = (split_sql(script, dialect), sqlsplit.tokenize(script, dialect))
+        fast_inner = split_sql(script, dialect, compound=False)
+        monkeypatch.setattr(sqlsplit, "FAST_TOKENS", False)
+        slow = (split_sql(script, dialect), sqlsplit.tokenize(script, dialect))
+        assert fast == slow, script
+        assert fast_inner == split_sql(script, dialect, compound=False), script

@@ -11,8 +11,10 @@ Dynamic SQL (EXECUTE, PREPARE) is reported as such: its text is not known.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from faber_db import sqlsplit
 from faber_db.sqlsplit import Token, split_sql, tokenize
 
 
@@ -188,24 +190,64 @@ _SINGLE = {"BEGIN", "ELSE", "LOOP", "REPEAT", "EXCEPTION", "ATOMIC"}
 _DYNAMIC = {"postgresql": "EXECUTE", "mysql": "PREPARE", "sqlite": ""}
 
 
+# A piece made only of words, one-character punctuation and plain '...' strings is
+# read with one regex (as sqlsplit.tokenize would read it); others go through tokenize.
+_PIECE_TOKEN = r"\w++(?!')|'[^'\\]*+(?:''[^'\\]*+)*+'|[(),.=<>+*:!%^&|~?@{}\]]"
+_PIECE_FULL = re.compile(rf"(?:\s*+(?:{_PIECE_TOKEN}))*+\s*+")
+_PIECE_TOKENS = re.compile(rf"(\s*+)({_PIECE_TOKEN})")
+
+
 def body_statements(body: str, dialect: str) -> list[InnerStatement]:
     """The SQL statements a procedural body runs, with control flow peeled off."""
     found: list[InnerStatement] = []
     declaring = False
     for piece in split_sql(body, dialect, compound=False):
-        tokens = tokenize(piece.text, dialect)
-        start, declaring = _peel(tokens, dialect, declaring)
-        if start is None:
-            continue
-        statement = _leaf(piece.text, tokens, start, dialect)
+        if sqlsplit.FAST_TOKENS and _PIECE_FULL.fullmatch(piece.text):
+            statement, declaring = _simple_piece(piece.text, dialect, declaring)
+        else:
+            tokens = tokenize(piece.text, dialect)
+            words = [t.text.upper() if t.kind == "word" else t.text for t in tokens]
+            start, declaring = _peel(words, dialect, declaring)
+            statement = None if start is None else _leaf(piece.text, tokens, start, dialect)
         if statement is not None:
             found.append(statement)
     return found
 
 
-def _peel(tokens: list[Token], dialect: str, declaring: bool) -> tuple[int | None, bool]:
+def _simple_piece(text: str, dialect: str, declaring: bool) -> tuple[InnerStatement | None, bool]:
+    """_peel and _leaf on a piece of plain tokens, without building Token objects."""
+    pairs = _PIECE_TOKENS.findall(text)
+    words = [token.upper() if token[0] != "'" else token for _, token in pairs]
+    start, declaring = _peel(words, dialect, declaring)
+    if start is None:
+        return None, declaring
+    offset = sum(len(space) + len(token) for space, token in pairs[:start])
+    offset += len(pairs[start][0])
+    head = words[start] if _word(pairs[start][1]) else ""
+    if head == _DYNAMIC.get(dialect, "EXECUTE"):
+        return InnerStatement(text[offset:], dynamic=True), declaring
+    if head in _SKIP_STATEMENTS or _plain_assignment([token for _, token in pairs], start):
+        return None, declaring
+    return InnerStatement(text[offset:]), declaring
+
+
+def _plain_assignment(tokens: list[str], start: int) -> bool:
+    """_assignment on plain tokens (words start with a word character)."""
+    k = start
+    while k + 2 < len(tokens) and tokens[k][0] != "'" and _word(tokens[k]) and tokens[k + 1] == ".":
+        k += 2
+    if k >= len(tokens) or not _word(tokens[k]):
+        return False
+    following = tokens[k + 1 : k + 3]
+    return following[:1] == ["="] or following == [":", "="]
+
+
+def _word(token: str) -> bool:
+    return token[0].isalnum() or token[0] == "_"
+
+
+def _peel(words: list[str], dialect: str, declaring: bool) -> tuple[int | None, bool]:
     """Index of the first token of the real statement in a piece (None: nothing to run)."""
-    words = [t.text.upper() if t.kind == "word" else t.text for t in tokens]
     i = 0
     loops = _PG_LOOPS if dialect == "postgresql" else _MYSQL_LOOPS
     while i < len(words):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from faber_db.safety.findings import Hit
+from faber_db.safety.parsing import parse_statement
 from faber_db.safety.rules.base import kind_of
 from faber_db.safety.sqlnames import identifier_name, same_table, table_name
 
@@ -45,6 +46,9 @@ class Facts:
     renamed: tuple[str, str] | None = None
     writes: str | None = None  # table whose rows an INSERT/UPDATE/DELETE changes
     column_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The fast path (fastpath.py) leaves column_types to sqlglot: the dialect to parse
+    # the statement with, only when a later type change needs them.
+    deferred: str | None = None
 
 
 def facts_of(expr: exp.Expression | None, dialect: str) -> Facts:
@@ -190,11 +194,25 @@ def _drop_new_table_hits(units: list[Analysed]) -> set[int]:
 
 def _drop_unchanged_types(units: list[Analysed]) -> None:
     """A MODIFY that repeats the type this script gave the column is no type change."""
+    if not any(hit.rule == "alter_column_type" for unit in units for hit in unit.hits):
+        return
     known: dict[tuple[str, str], str] = {}
     for unit in units:
-        types = unit.facts.column_types if unit.facts else {}
+        types = _column_types_of(unit)
         unit.hits = [h for h in unit.hits if not _same_type(h, types, known)]
         known.update(types)
+
+
+def _column_types_of(unit: Analysed) -> dict[tuple[str, str], str]:
+    """The unit's column types, parsing a fast-path statement now if it was deferred."""
+    facts = unit.facts
+    if facts is None:
+        return {}
+    if facts.deferred:
+        expr = parse_statement(unit.text, facts.deferred)
+        facts.column_types = _column_types(expr, facts.deferred) if expr is not None else {}
+        facts.deferred = None
+    return facts.column_types
 
 
 def _same_type(hit: Hit, types: dict, known: dict) -> bool:

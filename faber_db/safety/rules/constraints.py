@@ -114,6 +114,15 @@ _FK_COST = {
 }
 
 
+def foreign_key_hit(
+    table: str, name: str | None, columns: tuple[str, ...], ctx: RuleContext
+) -> Hit:
+    """The add_foreign_key hit for ADD [CONSTRAINT name] FOREIGN KEY (columns) (also the fast path's)."""
+    obj = _key_object(table, name, columns)
+    message = f"ADD FOREIGN KEY {obj} {for_dialect(_FK_COST, ctx.dialect)}"
+    return Hit("add_foreign_key", "warning", message, obj, table, columns)
+
+
 @statement_rule
 def add_foreign_key(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     """ADD FOREIGN KEY (PG: unless NOT VALID; also PG inline REFERENCES on ADD COLUMN)."""
@@ -126,16 +135,7 @@ def add_foreign_key(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]:
     table = altered_table(statement, ctx)
     for name, constraint in added_constraints(actions, ctx):
         if isinstance(constraint, exp.ForeignKey):
-            columns = column_list(constraint.expressions, ctx)
-            obj = _key_object(table, name, columns)
-            yield Hit(
-                "add_foreign_key",
-                "warning",
-                f"ADD FOREIGN KEY {obj} {for_dialect(_FK_COST, ctx.dialect)}",
-                obj,
-                table,
-                columns,
-            )
+            yield foreign_key_hit(table, name, column_list(constraint.expressions, ctx), ctx)
     for column in column_defs(actions) if ctx.dialect == "postgresql" else ():
         if has_constraint(column, exp.Reference):
             obj = f"{table}.{column_name(column, ctx)}"

@@ -44,12 +44,17 @@ def create_index_non_concurrent(expr: exp.Expression, ctx: RuleContext) -> Itera
     if created is None or expr.args.get("concurrently"):
         return
     _index, name, table, columns = created
+    yield non_concurrent_index_hit(name, table, columns)
+
+
+def non_concurrent_index_hit(name: str, table: str, columns: tuple[str, ...]) -> Hit:
+    """The create_index_non_concurrent hit (also built by the fast path, safety/fastpath.py)."""
     label = name or f"on {table}"
     message = (
         f"CREATE INDEX {label} without CONCURRENTLY blocks writes to {table} for the whole build; "
         "use CREATE INDEX CONCURRENTLY in a migration of its own"
     )
-    yield Hit("create_index_non_concurrent", "warning", message, name or table, table, columns)
+    return Hit("create_index_non_concurrent", "warning", message, name or table, table, columns)
 
 
 @statement_rule
@@ -59,8 +64,13 @@ def create_unique_index(expr: exp.Expression, ctx: RuleContext) -> Iterator[Hit]
     if created is None or not expr.args.get("unique"):
         return
     _index, name, table, columns = created
+    yield unique_index_hit(name, table, columns)
+
+
+def unique_index_hit(name: str, table: str, columns: tuple[str, ...]) -> Hit:
+    """The create_unique_index hit (also built by the fast path)."""
     message = f"CREATE UNIQUE INDEX {name or 'on ' + table} fails if {table} already holds duplicate values"
-    yield Hit("create_unique_index", "warning", message, name or table, table, columns)
+    return Hit("create_unique_index", "warning", message, name or table, table, columns)
 
 
 def _drop_index_message(name: str, concurrently: bool, ctx: RuleContext) -> str:
