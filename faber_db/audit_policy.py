@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faber_db.audit import baseline_of, current_head, describe_changes, last_entry, record
-from faber_db.catalogue import Catalogue
+from faber_db.backup_manager.catalogue import Catalogue
 from faber_db.config import CONFIG_DIR, Config, load_config
 from faber_db.errors import AuditUnavailableError, CatalogueCorruptError, FaberError
 from faber_db.result import Result

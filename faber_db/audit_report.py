@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from faber_db.audit import ChainReport, anchor_problem, verify_chain
 from faber_db.audit_policy import trail_name
-from faber_db.catalogue import Catalogue
+from faber_db.backup_manager.catalogue import Catalogue
 from faber_db.config import Config, check_environment_name
 from faber_db.errors import CatalogueCorruptError
 from faber_db.exit_codes import ExitStatus

@@ -95,7 +95,7 @@ def test_sigkill_mid_dump_records_nothing_and_leaves_no_file(project):
 # The real CLI, with a Ctrl-C the moment the new entry is in the catalogue file.
 CTRL_C_AFTER_CATALOGUE_WRITE = """
 import os, signal, sys
-from faber_db.catalogue import Catalogue
+from faber_db.backup_manager.catalogue import Catalogue
 from faber_db.cli import entry_point
 
 write = Catalogue._write

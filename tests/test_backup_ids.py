@@ -6,7 +6,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from faber_db.backup_ids import check_backup_id, check_reason, new_backup_id, normalise_label
+from faber_db.backup_manager.ids import (
+    check_backup_id,
+    check_reason,
+    new_backup_id,
+    normalise_label,
+)
 from faber_db.errors import InvalidInputError
 
 WHEN = datetime(2025, 1, 24, 14, 0, 0, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ import multiprocessing
 import pytest
 from test_retention import entry
 
-from faber_db.catalogue import Catalogue
+from faber_db.backup_manager.catalogue import Catalogue
 from faber_db.errors import BackupNotFoundError, CatalogueCorruptError
 
 

@@ -12,7 +12,7 @@ import pytest
 from restore_support import backup_id, build_schema
 from support import Project
 
-from faber_db.catalogue import BackupEntry, Catalogue
+from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.errors import BackupOutsideFolderError
 
 sqlite_only = pytest.mark.parametrize("engine_name", ["sqlite"])

@@ -13,7 +13,7 @@ from support import Project, basic_config
 from faber_db.config import load_config
 from faber_db.errors import FaberError
 from faber_db.exit_codes import ExitStatus
-from faber_db.migration_files import generate_migration
+from faber_db.migration_deployer.generate import generate_migration
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from restore_support import TRACKING, backup_id, build_schema, snapshot
 from support import REPO_ROOT
 
 from faber_db.engines import engine_for
+from faber_db.engines.postgresql.restorer import PostgresRestorer, psql_safe
+from faber_db.engines.restorer import BackupSource, RestoreContext
 from faber_db.errors import RestoreFailedError
-from faber_db.restorers.base import BackupSource, RestoreContext
-from faber_db.restorers.postgresql import PostgresRestorer, psql_safe
 from faber_db.urls import parse_url
 
 FORMATS = {"postgresql": ["custom", "sql"], "mysql": ["sql"], "sqlite": ["custom", "sql"]}

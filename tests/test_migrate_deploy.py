@@ -20,7 +20,7 @@ from migration_support import (
 
 from faber_db.engines import engine_for
 from faber_db.exit_codes import ExitStatus
-from faber_db.prisma import checksum
+from faber_db.migration_deployer.prisma_layout import checksum
 
 MANY = {
     f"2024020100{i:04d}_t{i}": f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, v VARCHAR(20));\n"

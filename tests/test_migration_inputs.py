@@ -8,9 +8,9 @@ import pytest
 from migration_support import applied_names, configure, table_names, write_migrations
 from support import Project, basic_config
 
-from faber_db import prisma
 from faber_db.errors import MigrationStateError
 from faber_db.exit_codes import ExitStatus
+from faber_db.migration_deployer import prisma_layout as prisma
 
 BIG = "CREATE TABLE big (id INTEGER);\nINSERT INTO big (id) VALUES (1);\n-- " + "x" * 2**20 + "\n"
 NUL_SCRIPT = b"CREATE TABLE kept (id INTEGER);\nSELECT 'x\x00';\nDROP TABLE victims;\n"

@@ -11,16 +11,16 @@ from faber_db.config import Config, Target
 from faber_db.engines import engine_for
 from faber_db.engines.base import TrackedMigration
 from faber_db.errors import InvalidInputError, PolicyBlockedError
-from faber_db.migration_plan import (
+from faber_db.migration_deployer.history import diagnose, format_moment
+from faber_db.migration_deployer.plan import (
     check_auto_rollback,
     decide_backup,
     is_transaction_control,
     plan_migration,
     version_tuple,
 )
-from faber_db.migration_state import diagnose, format_moment
-from faber_db.prisma import Migration, checksum
-from faber_db.sqlsplit import split_sql
+from faber_db.migration_deployer.prisma_layout import Migration, checksum
+from faber_db.sql.split import split_sql
 from faber_db.urls import parse_url
 
 NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)

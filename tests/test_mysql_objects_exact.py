@@ -81,7 +81,7 @@ def test_a_definer_the_restoring_user_may_not_set_becomes_a_note(database):
     from support import server_url, unique_name
 
     from faber_db.engines import engine_for
-    from faber_db.restorers import mysql_objects
+    from faber_db.engines.mysql import objects as mysql_objects
     from faber_db.urls import parse_url
 
     user, password = unique_name("faber_u"), "pw-" + unique_name("x")

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from faber_db import prisma
 from faber_db.errors import InvalidInputError, MigrationStateError
+from faber_db.migration_deployer import prisma_layout as prisma
 
 MOMENT = datetime(2024, 3, 9, 7, 5, 3, tzinfo=timezone.utc)
 

@@ -20,7 +20,7 @@ from restore_support import (
 )
 
 from faber_db.approval import Approval
-from faber_db.backup_verification import Verification
+from faber_db.backup_manager.file_verification import Verification
 from faber_db.config import load_config
 from faber_db.errors import FaberError
 from faber_db.resources import validation_errors
@@ -116,13 +116,13 @@ def test_damaged_backup_that_passes_the_file_checks_fails_safely(project, monkey
         # A cut-off compressed file fails the decompression check; skip step 1 to prove
         # that the restore itself refuses it too.
         monkeypatch.setattr(
-            "faber_db.restore_manager.verify_file",
+            "faber_db.rollback_manager.manager.verify_file",
             lambda *a: Verification("passed", "passed", "passed"),
         )
     monkeypatch.chdir(project.root)
     for key, value in project.env.items():
         monkeypatch.setenv(key, value)
-    from faber_db.restore_manager import rollback
+    from faber_db.rollback_manager.manager import rollback
 
     with pytest.raises(FaberError) as raised:
         rollback(load_config(), "dev", backup, safety_backup=False, approval=Approval(yes=True))

@@ -109,9 +109,9 @@ def _assert_objects_work(database) -> None:
 
 
 def test_restore_entry_is_the_deployers_automatic_rollback(project, monkeypatch):
-    from faber_db.catalogue import Catalogue
+    from faber_db.backup_manager.catalogue import Catalogue
     from faber_db.config import load_config
-    from faber_db.restore_manager import restore_entry
+    from faber_db.rollback_manager.manager import restore_entry
 
     build_schema(project.database)
     at_backup = snapshot(project.database)

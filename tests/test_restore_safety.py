@@ -179,7 +179,7 @@ def test_mysql_events_are_paused_in_the_scratch_schema_and_restored_as_backed_up
         "SELECT EVENT_NAME, STATUS FROM information_schema.EVENTS"
         " WHERE EVENT_SCHEMA = DATABASE() ORDER BY 1"
     )
-    from faber_db import restore_manager
+    from faber_db.rollback_manager import manager as restore_manager
 
     check_staged = restore_manager._check_staged
     while_checked = []

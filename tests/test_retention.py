@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from faber_db.catalogue import BackupEntry
-from faber_db.retention import plan_prune
+from faber_db.backup_manager.catalogue import BackupEntry
+from faber_db.backup_manager.retention import plan_prune
 from faber_db.timeutil import format_utc
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)

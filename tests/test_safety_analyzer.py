@@ -1,4 +1,4 @@
-"""faber_db.safety.analyze_script: severities, positions, fallback, catalogue."""
+"""faber_db.safety_validator.analyze_script: severities, positions, fallback, catalogue."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from faber_db.safety import RULES, SEVERITIES, analyze_script
-from faber_db.safety.rules.base import STATEMENT_RULES
+from faber_db.safety_validator import RULES, SEVERITIES, analyze_script
+from faber_db.safety_validator.rules.base import STATEMENT_RULES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "SAFETY_RULES.md"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prisma-umami"

@@ -17,7 +17,7 @@ from support import Project, basic_config
 
 from faber_db.approval import Approval
 from faber_db.config import load_config
-from faber_db.migration_deployer import DeployOptions, deploy
+from faber_db.migration_deployer.deploy import DeployOptions, deploy
 
 SETUP = [
     "CREATE TABLE victims (id INTEGER PRIMARY KEY, v VARCHAR(20))",

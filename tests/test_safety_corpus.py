@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from faber_db.safety import analyze_script
-from faber_db.safety.findings import RULES
+from faber_db.safety_validator import analyze_script
+from faber_db.safety_validator.findings import RULES
 
 CORPUS = Path(__file__).parent / "safety_corpus"
 DIALECTS = ("postgresql", "mysql", "sqlite")

@@ -1,13 +1,13 @@
-"""faber_db.safety.impact with a fake probe (no database needed)."""
+"""faber_db.safety_validator.impact with a fake probe (no database needed)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from faber_db.safety import analyze_script
-from faber_db.safety.findings import Finding
-from faber_db.safety.impact import LARGE_TABLE_BYTES, LARGE_TABLE_ROWS, estimate_impact
-from faber_db.safety.policy import evaluate_policy
+from faber_db.safety_validator import analyze_script
+from faber_db.safety_validator.findings import Finding
+from faber_db.safety_validator.impact import LARGE_TABLE_BYTES, LARGE_TABLE_ROWS, estimate_impact
+from faber_db.safety_validator.policy import evaluate_policy
 
 
 class FakeProbe:

@@ -8,14 +8,14 @@ import random
 
 import pytest
 
-from faber_db.safety.analyzer import PARSER_MAX_BYTES, analyze_script
-from faber_db.safety.fallback import _filtered_starts
-from faber_db.safety.findings import truncate_statement
-from faber_db.safety.inserts import plain_insert_target
-from faber_db.safety.parsing import parse_statement, statement_category
-from faber_db.safety.rules import run_statement_rules
-from faber_db.safety.rules.base import RuleContext
-from faber_db.safety.script_rules import facts_of
+from faber_db.safety_validator.analyzer import PARSER_MAX_BYTES, analyze_script
+from faber_db.safety_validator.fallback import _filtered_starts
+from faber_db.safety_validator.findings import truncate_statement
+from faber_db.safety_validator.inserts import plain_insert_target
+from faber_db.safety_validator.parsing import parse_statement, statement_category
+from faber_db.safety_validator.rules import run_statement_rules
+from faber_db.safety_validator.rules.base import RuleContext
+from faber_db.safety_validator.script_rules import facts_of
 
 PLAIN_INSERTS = [
     ("postgresql", "INSERT INTO posts (id, body) VALUES (1, 'a; DROP TABLE x; -- not SQL')"),

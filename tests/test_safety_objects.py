@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 import sqlglot
 
-from faber_db.safety import analyze_script, estimate_impact, evaluate_policy
-from faber_db.safety.fallback import analyze_fallback
-from faber_db.safety.rules import run_statement_rules
-from faber_db.safety.rules.base import RuleContext
-from faber_db.safety.rules.objects import OBJECT_RULES
+from faber_db.safety_validator import analyze_script, estimate_impact, evaluate_policy
+from faber_db.safety_validator.fallback import analyze_fallback
+from faber_db.safety_validator.rules import run_statement_rules
+from faber_db.safety_validator.rules.base import RuleContext
+from faber_db.safety_validator.rules.objects import OBJECT_RULES
 
 
 def rules_of(script: str, dialect: str = "postgresql") -> list[tuple[str, str, str | None]]:
@@ -102,7 +102,7 @@ def test_the_fallback_keeps_the_trigger_table():
 
 
 def test_every_object_rule_is_a_public_code():
-    from faber_db.safety.findings import RULES
+    from faber_db.safety_validator.findings import RULES
 
     assert set(OBJECT_RULES.values()) <= set(RULES)
 
@@ -181,7 +181,7 @@ def test_rules_fall_back_to_a_generic_text_for_an_unknown_dialect(statement):
 
 
 def test_the_parser_accepts_an_unknown_dialect_and_the_entry_point_names_it():
-    from faber_db.safety.parsing import parse_statement
+    from faber_db.safety_validator.parsing import parse_statement
 
     assert parse_statement("DROP VIEW v", "oracle") is not None
     with pytest.raises(ValueError, match="unknown SQL dialect 'oracle'"):

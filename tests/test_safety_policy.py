@@ -1,4 +1,4 @@
-"""faber_db.safety.policy: findings weighed against the safety config."""
+"""faber_db.safety_validator.policy: findings weighed against the safety config."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from faber_db.safety.findings import Finding
-from faber_db.safety.policy import DEFAULT_BLOCK_REASON, evaluate_policy
+from faber_db.safety_validator.findings import Finding
+from faber_db.safety_validator.policy import DEFAULT_BLOCK_REASON, evaluate_policy
 
 SAFETY = {
     "protected_environments": ["production", "staging"],
@@ -204,7 +204,7 @@ def test_to_dict_is_json_ready():
 
 
 def test_with_real_findings():
-    from faber_db.safety import analyze_script
+    from faber_db.safety_validator import analyze_script
 
     script = "DROP TABLE users;\nDROP DATABASE legacy;\nCREATE INDEX i ON orders (created_at);"
     decision = evaluate_policy(analyze_script(script, "postgresql"), SAFETY, "production")

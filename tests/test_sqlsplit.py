@@ -1,4 +1,4 @@
-"""faber_db.sqlsplit: statements, exact texts and line numbers, per engine."""
+"""faber_db.sql.split: statements, exact texts and line numbers, per engine."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 from sqlglot.errors import SqlglotError
 
-from faber_db.sqlsplit import (
+from faber_db.sql.split import (
     Statement,
     is_comment_only,
     leading_words,

@@ -65,7 +65,7 @@ def test_redact_text_masks_urls_and_secrets():
 
 
 def test_percent_encoded_password_is_scrubbed_from_child_environments(monkeypatch):
-    from faber_db.handlers import build_environment
+    from faber_db.handler_runner import build_environment
 
     written = "p%40ss%3Aw%2Frd%2520%23U1"  # p@ss:w/rd%20#U1
     monkeypatch.setenv("FABER_TEST_URL_VAR", f"mysql://u:{written}@host/db")

@@ -93,8 +93,8 @@ def run_init(args, context):
 
 def run_backup(args, context):
     """faber-db backup <env>"""
-    from faber_db.backup_creation import BackupOptions
-    from faber_db.backup_manager import create_backup
+    from faber_db.backup_manager.create import BackupOptions
+    from faber_db.backup_manager.manager import create_backup
 
     options = BackupOptions(
         label=args.label,
@@ -108,34 +108,34 @@ def run_backup(args, context):
 
 def run_list(args, context):
     """faber-db backups list [<env>]"""
-    from faber_db.backup_manager import list_backups
+    from faber_db.backup_manager.manager import list_backups
 
     return list_backups(context.config, args.env)
 
 
 def run_show(args, context):
     """faber-db backups show <id>"""
-    from faber_db.backup_manager import show_backup
+    from faber_db.backup_manager.manager import show_backup
 
     return show_backup(context.config, args.backup_id)
 
 
 def run_verify(args, context):
     """faber-db backups verify <id>"""
-    from faber_db.backup_manager import verify_backup
+    from faber_db.backup_manager.manager import verify_backup
 
     return verify_backup(context.config, args.backup_id, args.deep, context.progress)
 
 
 def run_delete(args, context):
     """faber-db backups delete <id>"""
-    from faber_db.backup_manager import delete_backup
+    from faber_db.backup_manager.manager import delete_backup
 
     return delete_backup(context.config, args.backup_id, context.approval())
 
 
 def run_prune(args, context):
     """faber-db backups prune [<env>]"""
-    from faber_db.backup_manager import prune_backups
+    from faber_db.backup_manager.manager import prune_backups
 
     return prune_backups(context.config, args.env, context.approval())

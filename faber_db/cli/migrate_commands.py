@@ -77,14 +77,14 @@ def _add_resolve(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run_status(args, context):
     """faber-db status <env>"""
-    from faber_db.migration_status import migration_status
+    from faber_db.migration_deployer.status import migration_status
 
     return migration_status(context.config, args.env)
 
 
 def run_migrate(args, context):
     """faber-db migrate <env>"""
-    from faber_db.migration_deployer import DeployOptions, deploy
+    from faber_db.migration_deployer.deploy import DeployOptions, deploy
 
     options = DeployOptions(
         dry_run=args.dry_run, no_backup=args.no_backup, auto_rollback=args.auto_rollback
@@ -94,7 +94,7 @@ def run_migrate(args, context):
 
 def run_resolve(args, context):
     """faber-db resolve <env> --applied X | --rolled-back X"""
-    from faber_db.migration_resolve import resolve_migration
+    from faber_db.migration_deployer.resolve import resolve_migration
 
     return resolve_migration(
         context.config, args.env, args.applied, args.rolled_back, context.approval()
@@ -103,7 +103,7 @@ def run_resolve(args, context):
 
 def run_generate(args, context):
     """faber-db generate-migration <name>"""
-    from faber_db.migration_files import generate_migration
+    from faber_db.migration_deployer.generate import generate_migration
 
     return generate_migration(context.config, args.name, args.from_file)
 

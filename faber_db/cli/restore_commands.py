@@ -63,7 +63,7 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
 
 def run_restore(args, context):
     """faber-db restore <env> --from <id>"""
-    from faber_db.restore_manager import restore_backup
+    from faber_db.rollback_manager.manager import restore_backup
 
     return restore_backup(
         context.config,
@@ -79,7 +79,7 @@ def run_restore(args, context):
 
 def run_rollback(args, context):
     """faber-db rollback <env>"""
-    from faber_db.restore_manager import rollback
+    from faber_db.rollback_manager.manager import rollback
 
     return rollback(
         context.config,

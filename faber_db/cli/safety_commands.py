@@ -20,7 +20,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 def run_check(args, context):
     """faber-db check <env>"""
-    from faber_db.safety_check import check_environment
+    from faber_db.safety_validator.check import check_environment
 
     return check_environment(context.config, args.env)
 

@@ -1,6 +1,7 @@
-"""Engine registry: one module per engine, chosen by the URL's engine name.
+"""The engine registry: engine name -> Engine class. Each Engine names its Restorer.
 
-Modules are imported on first use so that start-up stays light.
+An engine is one folder here (engine.py, restorer.py); modules are imported on
+first use so that start-up stays light.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from faber_db.engines.base import Engine
+    from faber_db.engines.restorer import RestoreContext, Restorer
     from faber_db.urls import ConnectionInfo
 
 ENGINE_MODULES = {
-    "postgresql": ("faber_db.engines.postgresql", "PostgresEngine"),
-    "mysql": ("faber_db.engines.mysql", "MySQLEngine"),
-    "sqlite": ("faber_db.engines.sqlite", "SQLiteEngine"),
+    "postgresql": ("faber_db.engines.postgresql.engine", "PostgresEngine"),
+    "mysql": ("faber_db.engines.mysql.engine", "MySQLEngine"),
+    "sqlite": ("faber_db.engines.sqlite.engine", "SQLiteEngine"),
 }
 
 
@@ -36,3 +38,9 @@ def format_description(engine_name: str, backup_format: str) -> str:
 def engine_for(conn: ConnectionInfo) -> Engine:
     """Return the Engine implementation for a connection."""
     return engine_class(conn.engine)(conn)
+
+
+def restorer_for(engine: Engine, context: RestoreContext) -> Restorer:
+    """The restore strategy the engine names (bound to the database to restore into)."""
+    module_name, class_name = engine.restorer
+    return getattr(import_module(module_name), class_name)(engine, context)

@@ -50,6 +50,8 @@ class Engine(ABC):
     name: ClassVar[str]
     sqlglot_dialect: ClassVar[str]
     prisma_provider: ClassVar[str]
+    # (module, class) of its restore strategy, imported on first use
+    restorer: ClassVar[tuple[str, str]]
     backup_formats: ClassVar[tuple[str, ...]]  # the first is the default
     file_extensions: ClassVar[dict[str, str]]
     format_descriptions: ClassVar[dict[str, str]] = {}  # format -> what people call it
