@@ -14,10 +14,10 @@ from faber_db.sql.split import (
     is_comment_only,
     leading_words,
     normalize_dialect,
-    requires_no_transaction,
     split_sql,
     tokenize,
 )
+from faber_db.sql.transactions import requires_no_transaction
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prisma-umami"
 

@@ -13,7 +13,8 @@ from faber_db.engines.base import Engine
 from faber_db.errors import InvalidInputError, PolicyBlockedError
 from faber_db.migration_deployer.prisma_layout import Migration
 from faber_db.migration_deployer.statements import summary
-from faber_db.sql.split import Statement, leading_words, requires_no_transaction, split_sql
+from faber_db.sql.split import Statement, leading_words, split_sql
+from faber_db.sql.transactions import requires_no_transaction
 
 TRANSACTION_CONTROL = {"BEGIN", "START", "COMMIT", "END", "ROLLBACK"}
 

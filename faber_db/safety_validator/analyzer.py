@@ -28,10 +28,10 @@ from faber_db.sql.split import (
     Statement,
     leading_words,
     normalize_dialect,
-    requires_no_transaction,
     split_sql,
     tokenize,
 )
+from faber_db.sql.transactions import requires_no_transaction
 
 # Past this size an INSERT is data, not schema: sqlglot would spend seconds on it.
 _BULK_INSERT_BYTES = 100_000
