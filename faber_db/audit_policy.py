@@ -94,7 +94,7 @@ def _earlier_trails(config: Config) -> list[Path]:
     root = config.project_root.resolve()
     names = [str(CONFIG_DIR / "audit.jsonl")]
     try:
-        entries = Catalogue(config.catalogue_path, config.project_root).entries()
+        entries = Catalogue.for_config(config).entries()
     except CatalogueCorruptError:
         entries = []
     names += [e.audit_head["path"] for e in reversed(entries) if e.audit_head]

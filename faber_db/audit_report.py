@@ -28,7 +28,7 @@ def verify_trail(config: Config) -> TrailReport:
     (a truncated or fully recomputed trail passes its own checks but not this one)."""
     report = TrailReport(verify_chain(config.audit_path))
     try:
-        entries = Catalogue(config.catalogue_path, config.project_root).entries()
+        entries = Catalogue.for_config(config).entries()
     except CatalogueCorruptError as error:
         report.warnings.append(f"the catalogue's audit anchors were not checked: {error.message}")
         return report

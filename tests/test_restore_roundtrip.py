@@ -121,7 +121,7 @@ def test_restore_entry_is_the_deployers_automatic_rollback(project, monkeypatch)
     for key, value in project.env.items():
         monkeypatch.setenv(key, value)
     config = load_config()
-    entry = Catalogue(config.catalogue_path, config.project_root).get(backup)
+    entry = Catalogue.for_config(config).get(backup)
 
     report = restore_entry(config, config.resolve("dev"), entry)
 

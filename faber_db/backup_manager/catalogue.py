@@ -11,14 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from faber_db.backup_manager.ids import check_backup_id
 from faber_db.errors import BackupNotFoundError, BackupOutsideFolderError, CatalogueCorruptError
 from faber_db.fsutil import atomic_write
 from faber_db.locks import file_lock
 from faber_db.resources import validation_errors
+
+if TYPE_CHECKING:
+    from faber_db.config import Config
 
 CATALOGUE_VERSION = "1.0"
 LOCK_TIMEOUT_SECONDS = 120.0
@@ -78,6 +82,11 @@ class Catalogue:
     def __init__(self, path: Path, project_root: Path) -> None:
         self.path = path
         self.project_root = project_root
+
+    @classmethod
+    def for_config(cls, config: Config) -> Catalogue:
+        """The catalogue of a project (the one way to find it from a config)."""
+        return cls(config.catalogue_path, config.project_root)
 
     @property
     def backups_dir(self) -> Path:
@@ -141,6 +150,16 @@ class Catalogue:
             f"No backup with id {backup_id} in {self.path}.",
             suggestions=["faber-db backups list"],
         )
+
+    def update_entry(self, backup_id: str, **changes) -> BackupEntry | None:
+        """Change fields of one entry under the lock; the updated entry, or None when
+        no entry has that id (any more)."""
+        with self.update() as entries:
+            for index, entry in enumerate(entries):
+                if entry.id == backup_id:
+                    entries[index] = replace(entry, **changes)
+                    return entries[index]
+        return None
 
     @contextmanager
     def update(self) -> Iterator[list[BackupEntry]]:

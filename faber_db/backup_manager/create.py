@@ -3,7 +3,7 @@ manifest read from the same snapshot as the dump, verification, and only then
 an atomic rename into place and a catalogue entry.
 
 Nothing is recorded unless verification passed; a failed or interrupted
-backup leaves no file behind (see backup_manager/workspace.py for how).
+backup leaves no file behind (see workspace.py for how).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from faber_db.audit_policy import audit_anchor
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.file_verification import Verification, verify_file
 from faber_db.backup_manager.ids import check_reason, new_backup_id, normalise_label
-from faber_db.backup_manager.workspace import partial_workspace, remove_stale_workspaces
 from faber_db.config import Config, Target
 from faber_db.credentials import SecretFiles, secret_files
 from faber_db.engines import engine_for
@@ -41,7 +40,9 @@ from faber_db.errors import (
 from faber_db.fsutil import fsync_directory
 from faber_db.handler_runner import HandlerCall, RunningHandler, handler_paths_env
 from faber_db.human_text import human_size
+from faber_db.result import Progress
 from faber_db.timeutil import format_utc, utcnow
+from faber_db.workspace import partial_workspace, remove_stale_workspaces
 
 COMPRESSION_SUFFIX = {"zstd": ".zst", "gzip": ".gz", "none": ""}
 COMPRESSIONS = ("zstd", "gzip", "none")
@@ -49,8 +50,6 @@ COMPRESSIONS = ("zstd", "gzip", "none")
 # indexes and free space; compression shrinks typical data 3-10x). Generous.
 SIZE_FACTOR = {"zstd": 0.5, "gzip": 0.5, "none": 1.2}
 SPACE_MARGIN_BYTES = 8 * 1024 * 1024
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -361,7 +360,7 @@ def _record(config: Config, target: Target, plan: BackupPlan, dump: FinishedDump
     until the entry is written: one arriving just after the catalogue was replaced
     would otherwise remove a file the catalogue lists. The interrupt still stops the
     command, with the backup recorded."""
-    catalogue = Catalogue(config.catalogue_path, config.project_root)
+    catalogue = Catalogue.for_config(config)
     env_dir = dump.output.parent.parent
     final: Path | None = None
     arrived: list[int] = []

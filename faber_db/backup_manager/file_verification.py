@@ -9,9 +9,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faber_db.backup_manager.workspace import partial_workspace
 from faber_db.handler_runner import HandlerCall, handler_paths_env, run_handler
 from faber_db.timeutil import format_utc, utcnow
+from faber_db.workspace import partial_workspace
 
 
 @dataclass

@@ -6,27 +6,23 @@ Each function returns a Result (or raises a FaberError); cli.py renders it.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from faber_db.approval import Approval
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
-from faber_db.backup_manager.create import BackupOptions, Progress, take_backup
-from faber_db.backup_manager.file_verification import verify_file
+from faber_db.backup_manager.create import BackupOptions, take_backup
+from faber_db.backup_manager.file_verification import Verification, verify_file
 from faber_db.backup_manager.retention import plan_prune
-from faber_db.backup_manager.workspace import PARTIAL_RE
 from faber_db.config import Config, check_environment_name
 from faber_db.engines import format_description
 from faber_db.exit_codes import ExitStatus
 from faber_db.human_text import human_duration, human_size
 from faber_db.plans import approval_gate, needs_approval, plan_id
-from faber_db.result import Result
+from faber_db.restore_lock import recover_before_backup
+from faber_db.result import Progress, Result
 from faber_db.timeutil import parse_utc, utcnow
-
-
-def catalogue_for(config: Config) -> Catalogue:
-    """The project's backup catalogue."""
-    return Catalogue(config.catalogue_path, config.project_root)
+from faber_db.workspace import PARTIAL_RE
 
 
 def create_backup(
@@ -34,8 +30,6 @@ def create_backup(
 ) -> Result:
     """`faber-db backup <env>`: take, verify and record a backup."""
     target = config.resolve(env)
-    from faber_db.rollback_manager.manager import recover_before_backup
-
     recovered = recover_before_backup(config, target)
     entry, warnings = take_backup(config, target, options, progress)
     warnings = recovered + warnings
@@ -66,7 +60,7 @@ def list_backups(config: Config, env: str | None = None) -> Result:
     """`faber-db backups list [<env>]`: newest first, with orphan files reported."""
     if env is not None:
         check_environment_name(env)
-    catalogue = catalogue_for(config)
+    catalogue = Catalogue.for_config(config)
     every_entry = catalogue.entries()
     entries = [e for e in every_entry if env is None or e.environment == env]
     entries.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
@@ -110,7 +104,7 @@ def orphan_warnings(
     root = config.backups_dir
     if entries is None or not root.is_dir():
         return []
-    catalogue = catalogue_for(config)
+    catalogue = Catalogue.for_config(config)
     known = {
         catalogue.backup_path(e).resolve() for e in entries if catalogue.path_problem(e) is None
     }
@@ -127,7 +121,7 @@ def orphan_warnings(
 
 def show_backup(config: Config, backup_id: str) -> Result:
     """`faber-db backups show <id>`."""
-    entry = catalogue_for(config).get(backup_id)
+    entry = Catalogue.for_config(config).get(backup_id)
     return Result(
         operation="backups-show",
         environment=entry.environment,
@@ -137,37 +131,63 @@ def show_backup(config: Config, backup_id: str) -> Result:
     )
 
 
-def verify_backup(
-    config: Config, backup_id: str, deep: bool = False, progress: Progress | None = None
-) -> Result:
-    """`faber-db backups verify <id> [--deep]`: re-run the checks and record the outcome.
+@dataclass
+class FileCheck:
+    """The outcome of re-checking one backup's file, before it is recorded."""
 
-    --deep also restores the backup into a scratch database and compares it with
-    the manifest (restore_manager.deep_verify), recorded as verification.deep.
-    """
-    catalogue = catalogue_for(config)
+    catalogue: Catalogue
+    entry: BackupEntry
+    verification: Verification
+    status: str  # valid, invalid (the file fails its checks) or missing
+    record: dict  # what the catalogue's `verification` becomes
+
+    def record_outcome(self, status: str) -> BackupEntry:
+        """Write `status` and `record` into the catalogue; the updated entry."""
+        updated = self.catalogue.update_entry(
+            self.entry.id, status=status, verification=self.record
+        )
+        if updated is None:
+            raise AssertionError("entry vanished under the catalogue lock")
+        return updated
+
+
+def check_backup_file(config: Config, backup_id: str) -> FileCheck:
+    """Re-run a backup's file checks (sha256, decompression, format); record nothing.
+    The last deep verification's record is kept as it was."""
+    catalogue = Catalogue.for_config(config)
     entry = catalogue.get(backup_id)
     path = catalogue.backup_path(entry)
     verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
     status = "valid" if verification.passed else ("invalid" if path.exists() else "missing")
     record = verification.to_dict() | {"deep": entry.verification.get("deep")}
-    if deep and verification.passed:
-        from faber_db.rollback_manager.manager import deep_failure_result, deep_verify_record
+    return FileCheck(catalogue, entry, verification, status, record)
 
-        record["deep"] = deep_verify_record(config, entry, progress)
-        if record["deep"]["content_mismatch"]:
-            status = "invalid"
-        updated = _set_fields(catalogue, entry.id, status=status, verification=record)
-        if not record["deep"]["passed"]:
-            return deep_failure_result(entry, updated, status)
-    else:
-        updated = _set_fields(catalogue, entry.id, status=status, verification=record)
-    if not verification.passed:
-        return _verify_failure(entry, status, verification.problems, updated.verification)
+
+def verify_backup(config: Config, backup_id: str) -> Result:
+    """`faber-db backups verify <id>`: re-run the file checks and record the outcome.
+
+    --deep (a restore into a scratch database) is the rollback manager's
+    (rollback_manager/deep_verification.py).
+    """
+    check = check_backup_file(config, backup_id)
+    return verification_result(check, check.record_outcome(check.status))
+
+
+def verification_result(check: FileCheck, updated: BackupEntry) -> Result:
+    """The Result of `backups verify` once `updated` is recorded."""
+    entry = check.entry
+    if not check.verification.passed:
+        return _verify_failure(
+            entry, check.status, check.verification.problems, updated.verification
+        )
     return Result(
         operation="backups-verify",
         environment=entry.environment,
-        result={"backup_id": entry.id, "status": status, "verification": updated.verification},
+        result={
+            "backup_id": entry.id,
+            "status": check.status,
+            "verification": updated.verification,
+        },
         message=f"{entry.id} verified: all checks passed",
     )
 
@@ -186,22 +206,13 @@ def _verify_failure(entry: BackupEntry, status: str, problems: list[str], record
     )
 
 
-def _set_fields(catalogue: Catalogue, backup_id: str, **changes) -> BackupEntry:
-    with catalogue.update() as entries:
-        for index, entry in enumerate(entries):
-            if entry.id == backup_id:
-                entries[index] = replace(entry, **changes)
-                return entries[index]
-    raise AssertionError("entry vanished under the catalogue lock")
-
-
 def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
     """`faber-db backups delete <id>`: removes the file and the entry.
 
     Needs --yes (or a typed confirmation); on a protected environment, the
     approval of this exact plan (--approve <plan_id>).
     """
-    catalogue = catalogue_for(config)
+    catalogue = Catalogue.for_config(config)
     entry = catalogue.get(backup_id)
     path = catalogue.backup_path(entry)
     plan = {
@@ -258,7 +269,7 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
     """`faber-db backups prune [<env>]`: apply retention; a dry run unless approved."""
     if env is not None:
         check_environment_name(env)
-    catalogue = catalogue_for(config)
+    catalogue = Catalogue.for_config(config)
     safety_days = config.section("backup").get("safety_retention_days", 90)
     decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
     doomed = [d.entry for d in decisions if d.delete]

@@ -121,10 +121,14 @@ def run_show(args, context):
 
 
 def run_verify(args, context):
-    """faber-db backups verify <id>"""
+    """faber-db backups verify <id> [--deep]"""
+    if args.deep:
+        from faber_db.rollback_manager.deep_verification import verify_backup_deep
+
+        return verify_backup_deep(context.config, args.backup_id, context.progress)
     from faber_db.backup_manager.manager import verify_backup
 
-    return verify_backup(context.config, args.backup_id, args.deep, context.progress)
+    return verify_backup(context.config, args.backup_id)
 
 
 def run_delete(args, context):

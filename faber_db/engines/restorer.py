@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import ClassVar
 
 from faber_db.backup_manager.catalogue import BackupEntry
-from faber_db.backup_manager.workspace import (
-    partial_workspace,
-    process_alive,
-    remove_stale_workspaces,
-)
 from faber_db.config import Config
 from faber_db.credentials import secret_files
 from faber_db.engines import engine_for
 from faber_db.engines.base import Engine
 from faber_db.errors import RestoreFailedError, ToolFailedError
 from faber_db.handler_runner import HandlerCall, RunningHandler, handler_paths_env
+from faber_db.result import Progress
+from faber_db.workspace import (
+    partial_workspace,
+    process_alive,
+    remove_stale_workspaces,
+)
 
-Progress = Callable[[str], None]
 # check(engine bound to a staged copy): raise VerificationFailedError to stop before the swap
 StagedCheck = Callable[[Engine], None]
 
@@ -100,6 +100,12 @@ class Restorer(ABC):
             return False
         self.engine.create_database(self.database)
         return True
+
+    def interrupted(self) -> bool:
+        """True when a killed restore left work that recover() must finish before the
+        target can be read (a swap journal). Engines whose restore is one atomic step
+        (a transaction, a file rename) leave none."""
+        return False
 
     @abstractmethod
     def recover(self, dry_run: bool = False) -> list[str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from faber_db.approval import Approval
 from faber_db.backup_manager.catalogue import BackupEntry
-from faber_db.backup_manager.create import BackupOptions, Progress, take_backup
+from faber_db.backup_manager.create import BackupOptions, take_backup
 from faber_db.config import Config
 from faber_db.engines import engine_for
 from faber_db.environment_lock import lock_environment
@@ -42,7 +42,8 @@ from faber_db.migration_deployer.plan import (
 from faber_db.migration_deployer.statements import database_errors, summary
 from faber_db.migration_deployer.tracking import TrackingTable
 from faber_db.plans import approval_gate, plan_id
-from faber_db.result import Result
+from faber_db.result import Progress, Result
+from faber_db.rollback_manager.manager import restore_entry
 from faber_db.safety_validator.check import SafetyReport, assess
 
 
@@ -402,18 +403,11 @@ class Deployment:
         if self.backup_entry is None:
             result["auto_rollback"] = {"attempted": False, "reason": "no pre-migration backup"}
             return
-        try:
-            from faber_db.rollback_manager.manager import restore_entry
-        except ImportError as exc:
-            reason = f"automatic rollback unavailable: {exc}"
-            result["auto_rollback"] = {"attempted": False, "reason": reason}
-            error.message += f" {reason[0].upper()}{reason[1:]}."
-            return
-        result["auto_rollback"] = self._restore(restore_entry, error)
+        result["auto_rollback"] = self._restore(error)
         if result["auto_rollback"]["succeeded"]:
             result.pop("rollback_command", None)  # already done
 
-    def _restore(self, restore_entry, error: MigrationFailedError) -> dict:
+    def _restore(self, error: MigrationFailedError) -> dict:
         entry, last = self.backup_entry, None
         for attempt in range(1, self.rollback_attempts + 1):
             self._notify(f"restoring {entry.id} (automatic rollback, attempt {attempt})")

@@ -5,7 +5,7 @@ or a problem: failed, edited or unknown migrations, or a provider mismatch).
 
 from __future__ import annotations
 
-from faber_db.backup_manager.manager import catalogue_for
+from faber_db.backup_manager.catalogue import Catalogue
 from faber_db.config import Config
 from faber_db.engines import engine_for
 from faber_db.errors import CatalogueCorruptError
@@ -128,7 +128,7 @@ def last_backup(config: Config, env: str, warnings: list[str]) -> dict | None:
     try:
         entries = [
             e
-            for e in catalogue_for(config).entries()
+            for e in Catalogue.for_config(config).entries()
             if e.environment == env and e.status == "valid"
         ]
     except CatalogueCorruptError as exc:

@@ -21,7 +21,6 @@ and share these steps, in this order:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +30,8 @@ from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.create import BackupOptions, migration_summary, take_backup
 from faber_db.backup_manager.file_verification import is_unchanged, verify_file
 from faber_db.config import CONFIG_DIR, Config, Target
-from faber_db.engines import engine_class, engine_for, restorer_for
-from faber_db.engines.mysql.swap_journal import journals_of
-from faber_db.engines.restorer import BackupSource, RestoreContext, Restorer
+from faber_db.engines import engine_class
+from faber_db.engines.restorer import BackupSource, Restorer
 from faber_db.environment_lock import lock_environment
 from faber_db.errors import (
     BackupInvalidError,
@@ -43,10 +41,9 @@ from faber_db.errors import (
     RestoreFailedError,
     VerificationFailedError,
 )
-from faber_db.exit_codes import exit_status_for_error
-from faber_db.locks import file_lock
 from faber_db.plans import approval_gate, plan_id
-from faber_db.result import Result
+from faber_db.restore_lock import restore_lock, restorer_of
+from faber_db.result import Progress, Result
 from faber_db.rollback_manager.manifest_verification import (
     RestoreVerification,
     verify_against_backup,
@@ -60,8 +57,6 @@ from faber_db.rollback_manager.plan import (
 )
 from faber_db.timeutil import format_utc, utcnow
 
-Progress = Callable[[str], None]
-LOCK_TIMEOUT_SECONDS = 30.0
 RESTORES_KEPT = 20
 PRISMA_SCHEMA = Path("prisma/schema.prisma")
 RESERVED_NAME_MARKS = ("__faber_", "faber_verify")
@@ -120,7 +115,7 @@ def run_restore(
     # A dry run changes nothing, so it does not wait for the environment's change lock.
     change = nullcontext() if request.dry_run else lock_environment(config, target, progress)
     with change, restore_lock(config, request.environment):
-        restorer = _restorer(config, target, progress)
+        restorer = restorer_of(config, target, progress)
         started = time.monotonic()
         entry = _choose_backup(config, request, target)
         check_backup(config, entry, target)
@@ -147,7 +142,7 @@ def restore_entry(
     """
     started = time.monotonic()
     with lock_environment(config, target, progress), restore_lock(config, target.environment):
-        restorer = _restorer(config, target, progress)
+        restorer = restorer_of(config, target, progress)
         recovered = restorer.recover()
         check_backup(config, entry, target)
         before = _current_state(restorer.engine, config.migrations_table, counts=False)
@@ -167,80 +162,6 @@ def restore_entry(
     return report
 
 
-def deep_verify(config: Config, entry: BackupEntry, progress: Progress | None = None) -> dict:
-    """Restore `entry` into a scratch database, compare it with the manifest, drop it."""
-    target = config.resolve(entry.environment)
-    _check_engine(entry, target)
-    started = time.monotonic()
-    with restore_lock(config, target.environment):
-        restorer = _restorer(config, target, progress)
-        recovered = restorer.recover()
-        source = BackupSource(entry, _catalogue(config).backup_path(entry))
-        with (
-            _driver_errors(restorer),
-            restorer.scratch_copy(source) as scratch,
-            scratch.session() as db,
-        ):
-            verification = verify_against_backup(scratch, db, entry, config.migrations_table)
-    return {
-        **verification.to_dict(),
-        "scratch_database": scratch.conn.database,
-        "duration_seconds": round(time.monotonic() - started, 3),
-        "recovered": recovered,
-    }
-
-
-def deep_verify_record(
-    config: Config, entry: BackupEntry, progress: Progress | None = None
-) -> dict:
-    """deep_verify for the catalogue: a dump that does not load is recorded as a failed
-    deep check (not raised); `content_mismatch` says the restored data itself differs."""
-    try:
-        record = deep_verify(config, entry, progress)
-    except RestoreFailedError as error:
-        return {
-            "passed": False,
-            "verified_at": format_utc(utcnow()),
-            "problems": [f"the backup does not restore: {error.message}"],
-            "content_mismatch": False,
-        }
-    record["content_mismatch"] = not record["passed"]
-    return record
-
-
-def deep_failure_result(entry: BackupEntry, updated: BackupEntry, status: str) -> Result:
-    """The error Result of a failed `backups verify --deep`."""
-    deep = updated.verification["deep"]
-    problems = "; ".join(deep["problems"])
-    code = "verification_failed" if deep["content_mismatch"] else "restore_failed"
-    return Result(
-        operation="backups-verify",
-        status="error",
-        environment=entry.environment,
-        result={"backup_id": entry.id, "status": status, "verification": updated.verification},
-        message=f"{entry.id} failed the deep verification (now marked {status}): {problems}",
-        error={"code": code, "message": problems},
-        suggestions=[f"Take a new backup: faber-db backup {entry.environment}"],
-        exit_status=exit_status_for_error(code),
-    )
-
-
-def recover_interrupted(config: Config, target: Target) -> list[str]:
-    """Finish or undo restores of `target`'s environment that a killed run left behind."""
-    with restore_lock(config, target.environment):
-        return _restorer(config, target, None).recover()
-
-
-def recover_before_backup(config: Config, target: Target) -> list[str]:
-    """Wait for a running restore of the environment, and finish an interrupted
-    swap, so a backup never captures a half-restored database. Leftover scratch
-    databases are left to the next restore; this stays cheap when all is clean."""
-    with restore_lock(config, target.environment):
-        if not journals_of(config.state_dir, target.environment):
-            return []
-        return _restorer(config, target, None).recover()
-
-
 # -- step 1: the backup -----------------------------------------------------------------
 def _choose_backup(config: Config, request: RestoreRequest, target: Target) -> BackupEntry:
     catalogue = _catalogue(config)
@@ -251,7 +172,7 @@ def _choose_backup(config: Config, request: RestoreRequest, target: Target) -> B
 
 def check_backup(config: Config, entry: BackupEntry, target: Target) -> None:
     """Refuse a backup of another engine, or one that is not valid now (nothing touched)."""
-    _check_engine(entry, target)
+    check_engine(entry, target)
     listing = f"faber-db backups list {target.environment}"
     if entry.status != "valid":
         raise BackupInvalidError(
@@ -265,7 +186,7 @@ def check_backup(config: Config, entry: BackupEntry, target: Target) -> None:
         return
     verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
     status = "invalid" if path.exists() else "missing"
-    _update_entry(config, entry.id, status=status, verification=verification.to_dict())
+    _catalogue(config).update_entry(entry.id, status=status, verification=verification.to_dict())
     raise BackupInvalidError(
         f"Backup {entry.id} failed its checks and is now marked {status}: "
         + "; ".join(verification.problems)
@@ -274,7 +195,8 @@ def check_backup(config: Config, entry: BackupEntry, target: Target) -> None:
     )
 
 
-def _check_engine(entry: BackupEntry, target: Target) -> None:
+def check_engine(entry: BackupEntry, target: Target) -> None:
+    """Refuse a backup taken from another engine than the target's."""
     if entry.engine != target.engine:
         raise InvalidInputError(
             f"Backup {entry.id} is a {entry.engine} backup; environment {target.environment} is "
@@ -445,7 +367,7 @@ def _restore_and_verify(config: Config, restorer: Restorer, entry: BackupEntry) 
     table = config.migrations_table
     staged: list[RestoreVerification] = []
     started = time.monotonic()
-    with _driver_errors(restorer):
+    with driver_errors(restorer):
         created = restorer.prepare_target()
         try:
             restorer.restore(source, lambda copy: staged.append(_check_staged(copy, entry, table)))
@@ -483,9 +405,9 @@ def _check_staged(engine, entry: BackupEntry, migrations_table: str) -> RestoreV
 
 
 @contextmanager
-def _driver_errors(restorer: Restorer):
-    # Database driver errors mid-restore become typed errors; the strategy guarantees
-    # the target is old or new, and the message says where to look.
+def driver_errors(restorer: Restorer):
+    """Database driver errors mid-restore become typed errors."""
+    # The strategy guarantees the target is old or new; the message says where to look.
     try:
         yield
     except restorer.driver_errors as exc:
@@ -511,14 +433,6 @@ def _record(config: Config, plan: RestorePlan, safety: BackupEntry | None) -> No
                 ]
             elif safety is not None and entry.id == safety.id:
                 entry.extra["safety_for"] = {**record, "backup_id": plan.entry.id}
-
-
-def _update_entry(config: Config, backup_id: str, **changes) -> None:
-    with _catalogue(config).update() as entries:
-        for entry in entries:
-            if entry.id == backup_id:
-                for key, value in changes.items():
-                    setattr(entry, key, value)
 
 
 # -- reporting --------------------------------------------------------------------------
@@ -597,20 +511,4 @@ def _command(request: RestoreRequest) -> str:
 
 # -- plumbing ---------------------------------------------------------------------------
 def _catalogue(config: Config) -> Catalogue:
-    return Catalogue(config.catalogue_path, config.project_root)
-
-
-def _restorer(config: Config, target: Target, progress: Progress | None) -> Restorer:
-    context = RestoreContext(config, target.environment, progress)
-    return restorer_for(engine_for(target.conn), context)
-
-
-@contextmanager
-def restore_lock(config: Config, env: str):
-    """One restore (or recovery) of an environment at a time."""
-    with file_lock(
-        config.state_dir / f"restore.{env}.lock",
-        LOCK_TIMEOUT_SECONDS,
-        f"the restore lock of {env} (another restore or rollback of {env} is running)",
-    ):
-        yield
+    return Catalogue.for_config(config)

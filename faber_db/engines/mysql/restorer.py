@@ -76,6 +76,10 @@ class MySQLRestorer(Restorer):
         finally:
             self.engine.drop_database(name)
 
+    def interrupted(self) -> bool:
+        """True when a swap of this environment did not finish (its journal is left)."""
+        return bool(journals_of(self.context.config.state_dir, self.context.environment))
+
     def recover(self, dry_run: bool = False) -> list[str]:
         """Finish or undo interrupted swaps of this environment; drop stale scratch schemas."""
         notes, owned = [], set()

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import psycopg
 
-from faber_db.backup_manager.workspace import partial_workspace
 from faber_db.engines.base import Engine
 from faber_db.engines.restorer import (
     BackupSource,
@@ -29,6 +28,7 @@ from faber_db.engines.restorer import (
     scratch_suffix,
 )
 from faber_db.errors import RestoreFailedError
+from faber_db.workspace import partial_workspace
 
 SCRATCH_PREFIX = "faber_verify"
 CHECK_TAG = "$faber_check$"

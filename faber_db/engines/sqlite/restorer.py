@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from faber_db.backup_manager.workspace import partial_workspace, process_alive
 from faber_db.engines.base import Engine
 from faber_db.engines.restorer import BackupSource, Restorer, StagedCheck
 from faber_db.handler_runner import handler_paths_env
+from faber_db.workspace import partial_workspace, process_alive
 
 STAGED_MARK = ".faber-restore-"
 COMPANIONS = ("", "-journal", "-wal", "-shm")
