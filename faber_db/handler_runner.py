@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faber_db.credentials import known_secrets
+from faber_db.engines import install_hint
 from faber_db.errors import (
     DiskFullError,
     FaberError,
@@ -35,13 +36,8 @@ log = logging.getLogger("faber_db.handler_runner")
 
 # Variables that would leak a password to a child or override our private files.
 SCRUBBED_VARIABLES = ("PGPASSWORD", "MYSQL_PWD")
-INSTALL_HINTS = {
-    "pg_dump": "Install the PostgreSQL client: apt-get install postgresql-client (macOS: brew install libpq)",
-    "pg_restore": "Install the PostgreSQL client: apt-get install postgresql-client (macOS: brew install libpq)",
-    "psql": "Install the PostgreSQL client: apt-get install postgresql-client (macOS: brew install libpq)",
-    "mysqldump": "Install the MariaDB/MySQL client: apt-get install mariadb-client (macOS: brew install mariadb)",
-    "mariadb": "Install the MariaDB/MySQL client: apt-get install mariadb-client (macOS: brew install mariadb)",
-    "mysql": "Install the MariaDB/MySQL client: apt-get install mariadb-client (macOS: brew install mariadb)",
+# Tools every engine's handlers may run; each engine names its own (Engine.install_hints).
+SHARED_TOOL_HINTS = {
     "zstd": "Install zstd (apt-get install zstd), or pass --compression gzip",
 }
 DISK_FULL_MARKERS = (
@@ -189,7 +185,8 @@ def handler_error(output: dict, stderr_tail: list[str], name: str) -> FaberError
     tail = "\n".join(stderr_tail[-10:])
     if code == "tool_missing":
         tool = output.get("tool", "")
-        return ToolMissingError(message, suggestions=[INSTALL_HINTS.get(tool, f"Install {tool}")])
+        hint = install_hint(tool) or SHARED_TOOL_HINTS.get(tool, f"Install {tool}")
+        return ToolMissingError(message, suggestions=[hint])
     if code == "unsupported_option":
         return UnsupportedOptionError(message)
     if any(marker in tail.lower() for marker in DISK_FULL_MARKERS):

@@ -223,7 +223,7 @@ def initial_verification(
 
 
 def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFiles, progress):
-    keep_copy = work / "copy.sqlite3" if engine.name == "sqlite" else None
+    keep_copy = work / "copy.sqlite3" if engine.file_database else None
     env = engine.handler_environment(secrets) | handler_paths_env(
         format=plan.format,
         compression=plan.compression,

@@ -56,6 +56,17 @@ class Engine(ABC):
     file_extensions: ClassVar[dict[str, str]]
     format_descriptions: ClassVar[dict[str, str]] = {}  # format -> what people call it
 
+    # -- facts the core asks instead of comparing engine names ---------------------
+    url_schemes: ClassVar[tuple[str, ...]]  # URL schemes that name this engine
+    default_port: ClassVar[int | None] = None
+    # SQLite-like: a database is one local file. Its URL is a path, its name is a
+    # path (no server to ask), and a backup keeps its copy of the file to verify it.
+    file_database: ClassVar[bool] = False
+    # The URL `faber-db init` writes for dev when the project names none (None: ask).
+    default_dev_url: ClassVar[str | None] = None
+    install_hints: ClassVar[dict[str, str]] = {}  # native tool -> how to install it
+    max_identifier_length: ClassVar[int] = 63  # longest table name the server keeps
+
     # -- database names -----------------------------------------------------------
     # Databases of the server itself: never a restore target.
     system_databases: ClassVar[frozenset[str]] = frozenset()

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from faber_db.config import Config
+from faber_db.engines import prisma_providers
 from faber_db.errors import FaberError, InvalidInputError
 from faber_db.fsutil import atomic_write, fsync_directory
 from faber_db.migration_deployer import prisma_layout as prisma
@@ -101,7 +102,7 @@ def ensure_lock_file(directory: Path, provider: str | None) -> list[str]:
     lock = directory / prisma.LOCK_FILE
     if lock.exists():
         return []
-    if provider not in ("postgresql", "mysql", "sqlite"):
+    if provider not in prisma_providers():
         return [f"No {prisma.LOCK_FILE} written: set database.provider in the config."]
     atomic_write(lock, prisma.lock_file_text(provider).encode("utf-8"))
     os.chmod(lock, 0o644)

@@ -21,16 +21,17 @@ from faber_db.engines.base import Engine, TrackedMigration
 from faber_db.errors import InvalidInputError
 from faber_db.timeutil import utcnow
 
-TABLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+TABLE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class TrackingTable:
     """The tracking table of one connected database."""
 
     def __init__(self, engine: Engine, db, name: str) -> None:
-        if not TABLE_NAME_RE.match(name or ""):
+        longest = engine.max_identifier_length
+        if not TABLE_NAME_RE.match(name or "") or len(name) > longest:
             raise InvalidInputError(
-                f"Invalid migrations.table {name!r}: use letters, digits and '_' (at most 63)."
+                f"Invalid migrations.table {name!r}: use letters, digits and '_' (at most {longest})."
             )
         self.engine = engine
         self.db = db

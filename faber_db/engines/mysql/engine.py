@@ -23,6 +23,11 @@ ROW_CHANGE_COUNTERS = ("Innodb_rows_inserted", "Innodb_rows_deleted")
 SSL_PARAMS = {"ssl-ca": "ssl-ca", "sslca": "ssl-ca", "ssl-cert": "ssl-cert", "ssl-key": "ssl-key"}
 
 
+_CLIENT_HINT = (
+    "Install the MariaDB/MySQL client: apt-get install mariadb-client (macOS: brew install mariadb)"
+)
+
+
 class MySQLEngine(Engine):
     """MySQL 5.7+/8.x and MariaDB 10.x+."""
 
@@ -30,6 +35,10 @@ class MySQLEngine(Engine):
     sqlglot_dialect = "mysql"
     prisma_provider = "mysql"
     restorer = ("faber_db.engines.mysql.restorer", "MySQLRestorer")
+    url_schemes = ("mysql", "mariadb")
+    default_port = 3306
+    install_hints = dict.fromkeys(("mysqldump", "mariadb", "mysql"), _CLIENT_HINT)
+    max_identifier_length = 64
     backup_formats = ("sql",)
     file_extensions = {"sql": ".sql"}
     format_descriptions = {"sql": "SQL dump"}

@@ -108,6 +108,11 @@ SCHEMA_QUERIES = (
 )
 
 
+_CLIENT_HINT = (
+    "Install the PostgreSQL client: apt-get install postgresql-client (macOS: brew install libpq)"
+)
+
+
 class PostgresEngine(Engine):
     """PostgreSQL 12 and newer."""
 
@@ -115,6 +120,10 @@ class PostgresEngine(Engine):
     sqlglot_dialect = "postgres"
     prisma_provider = "postgresql"
     restorer = ("faber_db.engines.postgresql.restorer", "PostgresRestorer")
+    url_schemes = ("postgresql", "postgres")
+    default_port = 5432
+    install_hints = dict.fromkeys(("pg_dump", "pg_restore", "psql"), _CLIENT_HINT)
+    max_identifier_length = 63  # NAMEDATALEN - 1
     backup_formats = ("custom", "sql", "directory")
     file_extensions = {"custom": ".dump", "sql": ".sql", "directory": ".dir"}
     format_descriptions = {

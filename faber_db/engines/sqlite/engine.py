@@ -24,6 +24,9 @@ class SQLiteEngine(Engine):
     sqlglot_dialect = "sqlite"
     prisma_provider = "sqlite"
     restorer = ("faber_db.engines.sqlite.restorer", "SQLiteRestorer")
+    url_schemes = ("sqlite",)
+    file_database = True
+    default_dev_url = "sqlite:///dev.db"
     backup_formats = ("custom", "sql")
     file_extensions = {"custom": ".sqlite3", "sql": ".sql"}
     format_descriptions = {"custom": "database file", "sql": "SQL dump"}
