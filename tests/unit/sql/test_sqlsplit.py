@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 import sqlglot
 from sqlglot.errors import SqlglotError
+from support import TESTS_DIR
 
 from faber_db.sql.split import (
     Statement,
@@ -19,7 +19,7 @@ from faber_db.sql.split import (
 )
 from faber_db.sql.transactions import requires_no_transaction
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prisma-umami"
+FIXTURES = TESTS_DIR / "fixtures" / "prisma-umami"
 
 
 def texts(script: str, dialect: str) -> list[str]:

@@ -12,12 +12,13 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from support import REPO_ROOT
 
 from faber_db.cli import build_parser
 from faber_db.exit_codes import EXIT_STATUS_BY_ERROR_CODE, ExitStatus
 from faber_db.resources import load_schema, validation_errors
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 COMMAND_FILES = sorted((REPO / "commands").glob("*.md"))
 SKILL_FILES = sorted((REPO / "skills").glob("*/SKILL.md"))
 AGENT_FILES = sorted((REPO / "agents").glob("*.md"))

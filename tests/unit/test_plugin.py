@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from support import skip_outside_ci
+from support import REPO_ROOT, skip_outside_ci
 
 from faber_db import __version__
 from faber_db.resources import validation_errors
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 COMMAND_FILES = sorted((REPO / "commands").glob("*.md"))
 SKILL_DIRS = sorted(p for p in (REPO / "skills").iterdir() if p.is_dir())
 AGENT_FILES = sorted((REPO / "agents").glob("*.md"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support import REPO_ROOT
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+BENCH = REPO_ROOT / "bench"
 
 
 @pytest.mark.parametrize("script", ["backup.py", "restore.py", "migrate.py", "check.py"])

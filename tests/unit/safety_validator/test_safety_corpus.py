@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import TESTS_DIR
 
 from faber_db.safety_validator import analyze_script
 from faber_db.safety_validator.findings import RULES
 
-CORPUS = Path(__file__).parent / "safety_corpus"
+CORPUS = TESTS_DIR / "safety_corpus"
 DIALECTS = ("postgresql", "mysql", "sqlite")
 
 

@@ -6,15 +6,15 @@ import json
 import logging
 import re
 import time
-from pathlib import Path
 
 import pytest
+from support import REPO_ROOT, TESTS_DIR
 
 from faber_db.safety_validator import RULES, SEVERITIES, analyze_script
 from faber_db.safety_validator.rules.base import STATEMENT_RULES
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "SAFETY_RULES.md"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "prisma-umami"
+DOCS = REPO_ROOT / "docs" / "SAFETY_RULES.md"
+FIXTURES = TESTS_DIR / "fixtures" / "prisma-umami"
 REQUIRED_CODES = {
     "drop_table", "drop_database", "drop_schema", "truncate", "delete_without_where",
     "drop_column", "update_without_where", "alter_column_type", "add_not_null_without_default",

@@ -50,7 +50,7 @@ DIALECT_ONLY = (
 def uses_server(test_id: str, engine: str) -> bool:
     """Whether a test id carries `engine` as its engine parameter (the fixtures'
     ids: [mysql], [True-mysql], [mysql-custom-zstd]...)."""
-    if test_id.split("::")[0].removeprefix("tests/").removesuffix(".py") in DIALECT_ONLY:
+    if test_id.split("::")[0].rpartition("/")[2].removesuffix(".py") in DIALECT_ONLY:
         return False
     params = test_id.partition("[")[2].rstrip("]")
     return engine in params.split("-")
@@ -59,12 +59,16 @@ def uses_server(test_id: str, engine: str) -> bool:
 def test_server_markers_select_what_runs_without_servers():
     everything = collected()
     without_mysql = collected("-m", "not mysql")
-    without_servers = collected("-m", "not integration")
+    without_servers = collected("-m", "not postgresql and not mysql")
+    unit = collected("-m", "not integration")
     mysql_ids = [t for t in everything if uses_server(t, "mysql")]
     server_ids = mysql_ids + [t for t in everything if uses_server(t, "postgresql")]
     assert mysql_ids and set(mysql_ids).isdisjoint(without_mysql)
     assert len(without_servers) < len(without_mysql) < len(everything)
     assert set(server_ids).isdisjoint(without_servers)
     # Tests that reach a server without an engine parameter carry the marker themselves.
-    assert "tests/test_cli.py::test_bad_password" not in without_mysql
-    assert "tests/test_cli.py::test_unreachable_server" in without_servers
+    assert "tests/integration/cli/test_cli.py::test_bad_password" not in without_mysql
+    assert "tests/integration/cli/test_cli.py::test_unreachable_server" in without_servers
+    # -m "not integration" is the unit tests alone: exactly tests/unit/.
+    assert unit and all(t.startswith("tests/unit/") for t in unit)
+    assert set(unit) == {t for t in everything if t.startswith("tests/unit/")}

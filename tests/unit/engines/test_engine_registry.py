@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support import REPO_ROOT
 
 from faber_db.engines import (
     engine_class,
@@ -20,7 +21,7 @@ from faber_db.errors import UnsupportedUrlError
 from faber_db.handler_runner import handler_error
 from faber_db.urls import parse_url
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMAS = REPO_ROOT / "schemas"
 ENGINE_ENUMS = [
     ("backups.schema.json", ("properties", "backups", "items", "properties", "engine")),
     ("config.schema.json", ("properties", "database", "properties", "provider")),
@@ -102,7 +103,7 @@ def test_only_a_file_engine_is_file_based():
 def test_no_code_outside_the_engines_compares_an_engine_name():
     import re
 
-    package = Path(__file__).resolve().parents[1] / "faber_db"
+    package = REPO_ROOT / "faber_db"
     names = "|".join(engine_names())
     pattern = re.compile(rf"""(engine|\.name|provider)\s*[!=]=\s*["']({names})["']""")
     offenders = [
