@@ -234,7 +234,7 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
         jobs=config.section("backup").get("jobs", 2),
     )
     with engine.snapshot(db) as snapshot:
-        migrations = migration_summary(engine, db, config.migrations_table)
+        migrations = engine.migration_summary(db, config.migrations_table)
         running = RunningHandler(
             HandlerCall(
                 engine.name,
@@ -298,7 +298,7 @@ def _manifest_once_copied(
 def _manifest_from_copy(engine: Engine, copy: Path, table: str) -> tuple[dict, dict]:
     copy_engine = engine_for(engine.conn.with_database(str(copy)))
     with copy_engine.session() as db:
-        return read_manifest(copy_engine, db, True), migration_summary(copy_engine, db, table)
+        return read_manifest(copy_engine, db, True), copy_engine.migration_summary(db, table)
 
 
 def read_manifest(engine: Engine, db, exact: bool | None) -> dict:
@@ -308,27 +308,6 @@ def read_manifest(engine: Engine, db, exact: bool | None) -> dict:
         "schema_fingerprint": engine.schema_fingerprint(db),
         "table_fingerprints": engine.table_fingerprints(db),
         "row_counts_exact": exact,
-    }
-
-
-def migration_summary(engine: Engine, db, table: str) -> dict:
-    """applied_count / last_migration / migrations_list from the tracking table."""
-    rows = engine.read_migrations(db, table)
-    if rows is None:
-        return {
-            "applied_count": 0,
-            "last_migration": None,
-            "migrations_list": [],
-            "table_present": False,
-        }
-    applied = [
-        r.migration_name for r in rows if r.finished_at is not None and r.rolled_back_at is None
-    ]
-    return {
-        "applied_count": len(applied),
-        "last_migration": applied[-1] if applied else None,
-        "migrations_list": applied,
-        "table_present": True,
     }
 
 

@@ -15,7 +15,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     init.add_argument(
         "--force", action="store_true", help="replace an existing config (kept as .bak)"
     )
-    init.set_defaults(handler=run_init, operation="init")
+    init.set_defaults(run=run_init, operation="init")
     _add_backup(subparsers, common)
     backups = subparsers.add_parser(
         "backups", parents=[common], help="list, show, verify, delete or prune backups"
@@ -47,16 +47,16 @@ def _add_backup(subparsers, common: argparse.ArgumentParser) -> None:
     backup.add_argument(
         "--retention", type=int, metavar="DAYS", help="keep at least this many days"
     )
-    backup.set_defaults(handler=run_backup, operation="backup")
+    backup.set_defaults(run=run_backup, operation="backup")
 
 
 def _add_read_actions(actions, common: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", parents=[common], help="list backups, newest first")
     listing.add_argument("env", nargs="?", help="only this environment")
-    listing.set_defaults(handler=run_list, operation="backups-list")
+    listing.set_defaults(run=run_list, operation="backups-list")
     show = actions.add_parser("show", parents=[common], help="show one backup's catalogue entry")
     show.add_argument("backup_id", metavar="id", help="backup id (see backups list)")
-    show.set_defaults(handler=run_show, operation="backups-show")
+    show.set_defaults(run=run_show, operation="backups-show")
     verify = actions.add_parser(
         "verify", parents=[common], help="re-check a backup's checksum, compression and format"
     )
@@ -66,7 +66,7 @@ def _add_read_actions(actions, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also restore it into a scratch database and compare it with its manifest",
     )
-    verify.set_defaults(handler=run_verify, operation="backups-verify")
+    verify.set_defaults(run=run_verify, operation="backups-verify")
 
 
 def _add_delete_actions(actions, common: argparse.ArgumentParser) -> None:
@@ -75,13 +75,13 @@ def _add_delete_actions(actions, common: argparse.ArgumentParser) -> None:
     )
     delete.add_argument("backup_id", metavar="id", help="backup id (see backups list)")
     add_approval_arguments(delete, "delete without asking (not enough on a protected environment)")
-    delete.set_defaults(handler=run_delete, operation="backups-delete")
+    delete.set_defaults(run=run_delete, operation="backups-delete")
     prune = actions.add_parser(
         "prune", parents=[common], help="delete expired backups (dry run without --yes)"
     )
     prune.add_argument("env", nargs="?", help="only this environment")
     add_approval_arguments(prune, "really delete (not enough on a protected environment)")
-    prune.set_defaults(handler=run_prune, operation="backups-prune")
+    prune.set_defaults(run=run_prune, operation="backups-prune")
 
 
 def run_init(args, context):

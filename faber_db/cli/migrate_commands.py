@@ -26,7 +26,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "status", parents=[common], help="show applied, pending and failed migrations"
     )
     status.add_argument("env", help="environment name")
-    status.set_defaults(handler=run_status, operation="status")
+    status.set_defaults(run=run_status, operation="status")
     _add_migrate(subparsers, common)
     _add_resolve(subparsers, common)
     generate = subparsers.add_parser(
@@ -34,12 +34,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     generate.add_argument("name", help="migration name (snake_case; spaces and '-' become '_')")
     generate.add_argument("--from-file", metavar="SQL", help="take the SQL from this file")
-    generate.set_defaults(handler=run_generate, operation="generate-migration")
+    generate.set_defaults(run=run_generate, operation="generate-migration")
     create = subparsers.add_parser(
         "db-create", parents=[common], help="create the environment's database if missing"
     )
     create.add_argument("env", help="environment name")
-    create.set_defaults(handler=run_db_create, operation="db-create")
+    create.set_defaults(run=run_db_create, operation="db-create")
 
 
 def _add_migrate(subparsers, common: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def _add_migrate(subparsers, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restore the pre-migration backup if a migration fails",
     )
-    migrate.set_defaults(handler=run_migrate, operation="migrate")
+    migrate.set_defaults(run=run_migrate, operation="migrate")
 
 
 def _add_resolve(subparsers, common: argparse.ArgumentParser) -> None:
@@ -72,7 +72,7 @@ def _add_resolve(subparsers, common: argparse.ArgumentParser) -> None:
     which.add_argument("--applied", metavar="MIGRATION", help="record it as applied")
     which.add_argument("--rolled-back", metavar="MIGRATION", help="record it as rolled back")
     add_approval_arguments(resolve, None)
-    resolve.set_defaults(handler=run_resolve, operation="resolve")
+    resolve.set_defaults(run=run_resolve, operation="resolve")
 
 
 def run_status(args, context):

@@ -25,7 +25,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="restore into this database instead (the environment's own is never touched)",
     )
     _shared_options(restore)
-    restore.set_defaults(handler=run_restore, operation="restore")
+    restore.set_defaults(run=run_restore, operation="restore")
 
     rollback = subparsers.add_parser(
         "rollback",
@@ -42,7 +42,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="the newest valid backup whose last migration is MIGRATION",
     )
     _shared_options(rollback)
-    rollback.set_defaults(handler=run_rollback, operation="rollback")
+    rollback.set_defaults(run=run_rollback, operation="rollback")
 
 
 def _shared_options(parser: argparse.ArgumentParser) -> None:

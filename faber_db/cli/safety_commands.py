@@ -15,7 +15,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="safety-check the pending migrations (destructive and locking changes, live impact, policy)",
     )
     check.add_argument("env", help="environment name")
-    check.set_defaults(handler=run_check, operation="check")
+    check.set_defaults(run=run_check, operation="check")
 
 
 def run_check(args, context):

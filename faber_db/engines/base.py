@@ -234,6 +234,27 @@ class Engine(ABC):
     def table_exists(self, db, table: str) -> bool:
         """True when an unqualified table exists in the connected database."""
 
+    def migration_summary(self, db, table: str) -> dict:
+        """applied_count / last_migration / migrations_list from the tracking table
+        (what a backup records and a restore is checked against)."""
+        rows = self.read_migrations(db, table)
+        if rows is None:
+            return {
+                "applied_count": 0,
+                "last_migration": None,
+                "migrations_list": [],
+                "table_present": False,
+            }
+        applied = [
+            r.migration_name for r in rows if r.finished_at is not None and r.rolled_back_at is None
+        ]
+        return {
+            "applied_count": len(applied),
+            "last_migration": applied[-1] if applied else None,
+            "migrations_list": applied,
+            "table_present": True,
+        }
+
     def read_migrations(self, db, table: str) -> list[TrackedMigration] | None:
         """Rows of the tracking table ordered as Prisma reads them; None without a table."""
         if not self.table_exists(db, table):

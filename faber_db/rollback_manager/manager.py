@@ -27,7 +27,7 @@ from pathlib import Path
 
 from faber_db.approval import Approval
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
-from faber_db.backup_manager.create import BackupOptions, migration_summary, take_backup
+from faber_db.backup_manager.create import BackupOptions, take_backup
 from faber_db.backup_manager.file_verification import is_unchanged, verify_file
 from faber_db.config import CONFIG_DIR, Config, Target
 from faber_db.engines import engine_class
@@ -292,7 +292,7 @@ def _current_state(engine, migrations_table: str, counts: bool) -> CurrentState:
     if not engine.database_exists(engine.conn.database):
         return CurrentState(exists=False)
     with engine.session() as db:
-        summary = migration_summary(engine, db, migrations_table)
+        summary = engine.migration_summary(db, migrations_table)
         tables = engine.row_counts(db) if counts else {}
         fingerprints = engine.table_fingerprints(db) if counts else {}
     applied = summary["migrations_list"] if summary["table_present"] else None

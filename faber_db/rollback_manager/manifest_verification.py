@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 
 from faber_db.backup_manager.catalogue import BackupEntry
-from faber_db.backup_manager.create import migration_summary
 from faber_db.engines.base import Engine
 from faber_db.timeutil import format_utc, utcnow
 
@@ -60,7 +59,7 @@ def verify_against_backup(
     )
     _check_tables(report, actual, entry.manifest)
     _check_fingerprint(report, engine.schema_objects(db), entry.manifest["schema_fingerprint"])
-    _check_migrations(report, migration_summary(engine, db, migrations_table), entry.migrations)
+    _check_migrations(report, engine.migration_summary(db, migrations_table), entry.migrations)
     return report
 
 

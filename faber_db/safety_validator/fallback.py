@@ -82,8 +82,8 @@ def analyze_fallback(text: str, ctx: RuleContext) -> FallbackResult:
     toks = _Toks(text, ctx.dialect)
     if not toks.tokens:
         return FallbackResult(understood=True)
-    for handler in _HANDLERS:
-        result = handler(toks, ctx)
+    for reader in _STATEMENT_READERS:
+        result = reader(toks, ctx)
         if result is not None:
             return result
     return FallbackResult(_scan_delete_update(toks, ctx))
@@ -385,8 +385,8 @@ def _action_hits(action: _Action, ctx: RuleContext, not_valid: bool) -> tuple[li
     head = action.words[0]
     if head in _COMPLETE_HEADS:
         return [], True
-    handler = _ACTION_HANDLERS.get(head)
-    return handler(action, ctx, not_valid) if handler else ([], False)
+    reader = _ACTION_READERS.get(head)
+    return reader(action, ctx, not_valid) if reader else ([], False)
 
 
 def _action_drop(action: _Action, ctx: RuleContext, _not_valid: bool) -> tuple[list[Hit], bool]:
@@ -565,8 +565,8 @@ def _action_truncate(action: _Action, ctx: RuleContext, _not_valid: bool) -> tup
     return [], False
 
 
-ActionHandler = Callable[[_Action, RuleContext, bool], tuple[list[Hit], bool]]
-_ACTION_HANDLERS: dict[str, ActionHandler] = {
+ActionReader = Callable[[_Action, RuleContext, bool], tuple[list[Hit], bool]]
+_ACTION_READERS: dict[str, ActionReader] = {
     "DROP": _action_drop,
     "ALTER": _action_alter,
     "MODIFY": _action_modify,
@@ -647,7 +647,7 @@ def _unfiltered_hit(word: str, toks: _Toks, i: int, next_from: list[int], ctx: R
     return Hit(rule, "danger", message, table or None, table or None)
 
 
-_HANDLERS = (
+_STATEMENT_READERS = (
     _transaction_or_harmless,
     _maintenance,
     _alter_type,
