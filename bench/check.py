@@ -12,7 +12,7 @@ Each shape is a realistic migration grown to the size asked:
             (IF/UPDATE/PERFORM blocks, every inner statement checked).
 
 Target (issue 10): >= 5 MB/s, and linear: the MB/s must not fall as the size
-grows. Nothing touches a database; only faber_db.sqlsplit and faber_db.safety run.
+grows. Nothing touches a database; only faber_db.sql.split and faber_db.safety_validator run.
 Times are CPU seconds of this process (time.process_time), so that other work
 on a shared machine does not inflate them; the check's wall time is shown beside.
 """
@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 sys.path.insert(0, str(REPO))
 
-from faber_db.safety.analyzer import analyze_script  # noqa: E402
-from faber_db.sqlsplit import split_sql  # noqa: E402
+from faber_db.safety_validator.analyzer import analyze_script  # noqa: E402
+from faber_db.sql.split import split_sql  # noqa: E402
 
 SHAPES = ("inserts", "ddl", "function")
 _TEXT = string.ascii_letters + string.digits + "      ',;-"

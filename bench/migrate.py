@@ -22,7 +22,7 @@ from common import SERVER_URLS, temp_project, time_faber, write_results
 
 from faber_db.credentials import SecretFiles, secret_files
 from faber_db.engines import engine_for
-from faber_db.prisma import lock_file_text
+from faber_db.migration_deployer.prisma_layout import lock_file_text
 from faber_db.urls import parse_url
 
 ENGINES = ("postgresql", "mysql", "sqlite")

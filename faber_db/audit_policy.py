@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faber_db.audit import baseline_of, current_head, describe_changes, last_entry, record
-from faber_db.catalogue import Catalogue
+from faber_db.backup_manager.catalogue import Catalogue
 from faber_db.config import CONFIG_DIR, Config, load_config
 from faber_db.errors import AuditUnavailableError, CatalogueCorruptError, FaberError
 from faber_db.result import Result
@@ -94,7 +94,7 @@ def _earlier_trails(config: Config) -> list[Path]:
     root = config.project_root.resolve()
     names = [str(CONFIG_DIR / "audit.jsonl")]
     try:
-        entries = Catalogue(config.catalogue_path, config.project_root).entries()
+        entries = Catalogue.for_config(config).entries()
     except CatalogueCorruptError:
         entries = []
     names += [e.audit_head["path"] for e in reversed(entries) if e.audit_head]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from faber_db.audit import ChainReport, anchor_problem, verify_chain
 from faber_db.audit_policy import trail_name
-from faber_db.catalogue import Catalogue
+from faber_db.backup_manager.catalogue import Catalogue
 from faber_db.config import Config, check_environment_name
 from faber_db.errors import CatalogueCorruptError
 from faber_db.exit_codes import ExitStatus
@@ -28,7 +28,7 @@ def verify_trail(config: Config) -> TrailReport:
     (a truncated or fully recomputed trail passes its own checks but not this one)."""
     report = TrailReport(verify_chain(config.audit_path))
     try:
-        entries = Catalogue(config.catalogue_path, config.project_root).entries()
+        entries = Catalogue.for_config(config).entries()
     except CatalogueCorruptError as error:
         report.warnings.append(f"the catalogue's audit anchors were not checked: {error.message}")
         return report

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from faber_db.config import Config
 from faber_db.engines import engine_for
+from faber_db.migration_deployer.statements import database_errors
 from faber_db.result import Result
-from faber_db.sql_runner import database_errors
 
 
 def create_environment_database(config: Config, env: str) -> Result:

@@ -10,12 +10,12 @@ from datetime import date
 from pathlib import Path
 
 from faber_db.config import CONFIG_DIR, CONFIG_NAMES, parse_config_text, validate_config
+from faber_db.engines import default_provider, engine_of_provider, prisma_providers
 from faber_db.errors import FaberError
 from faber_db.fsutil import atomic_write
 from faber_db.resources import template_path
 from faber_db.result import Result
 
-SUPPORTED_PROVIDERS = ("postgresql", "mysql", "sqlite")
 GITIGNORE = (
     "# Backups hold your data; never commit them.\nbackups/\nstate/\n"
     "# Lock files are per machine; the audit trail itself is meant to be kept.\naudit.jsonl.lock\n"
@@ -55,7 +55,7 @@ def init_project(root: Path | None = None, force: bool = False) -> Result:
         operation="init",
         result={
             "config": str(path),
-            "provider": prisma.provider or "sqlite",
+            "provider": prisma.provider or default_provider(),
             "prisma_detected": prisma.provider is not None,
             "migrations_directory": prisma.migrations_directory,
         },
@@ -83,14 +83,13 @@ def render_config(prisma: PrismaProject) -> str:
     template = Template(
         template_path("config.yaml.j2").read_text(encoding="utf-8"), keep_trailing_newline=True
     )
-    provider = prisma.provider or "sqlite"
+    provider = prisma.provider or default_provider()
+    engine = engine_of_provider(provider)
     return template.render(
         today=date.today().isoformat(),
         provider=provider,
         dev_variable=prisma.url_variable or "DEV_DATABASE_URL",
-        dev_default_url="sqlite:///dev.db"
-        if provider == "sqlite" and not prisma.url_variable
-        else None,
+        dev_default_url=None if prisma.url_variable else engine.default_dev_url,
         migrations_directory=prisma.migrations_directory,
     )
 
@@ -108,7 +107,7 @@ def detect_prisma(root: Path) -> PrismaProject:
         )
     if project.provider is None and lock.is_file():
         project.provider = _setting(lock.read_text(encoding="utf-8"), r'provider\s*=\s*"([^"]+)"')
-    if project.provider and project.provider not in SUPPORTED_PROVIDERS:
+    if project.provider and project.provider not in prisma_providers():
         project.notes.append(
             f"Prisma provider '{project.provider}' is not supported; set database.provider by hand."
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from faber_db.exit_codes import ExitStatus
 
+# How long work reports what it is doing (cli shows it on a terminal): one line at a time.
+Progress = Callable[[str], None]
 STATUSES = ("success", "error", "approval_required", "dry_run")
 
 

@@ -12,16 +12,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
 from faber_db.credentials import known_secrets, remember_secret
+from faber_db.engines import engine_class, engine_of_scheme, url_schemes
 from faber_db.errors import InvalidUrlError, UnsupportedUrlError
 
-ENGINE_BY_SCHEME = {
-    "postgresql": "postgresql",
-    "postgres": "postgresql",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "sqlite": "sqlite",
-}
-DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 SECRET_PARAMS = {"password", "sslpassword", "pass"}
 
 
@@ -48,8 +41,8 @@ class ConnectionInfo:
 
     def redacted(self) -> str:
         """The URL with the password (and any secret parameter) masked."""
-        if self.engine == "sqlite":
-            return "sqlite:///" + self.database
+        if engine_class(self.engine).file_database:
+            return f"{self.scheme}:///" + self.database
         auth = ""
         if self.user:
             auth = quote(self.user, safe="") + (":***" if self.password else "") + "@"
@@ -73,18 +66,18 @@ def parse_url(url: str, base_dir: Path | None = None) -> ConnectionInfo:
             suggestions=["Use e.g. postgresql://user@host:5432/db or sqlite:///dev.db"],
         )
     scheme = url.split("://", 1)[0].lower()
-    engine = ENGINE_BY_SCHEME.get(scheme)
+    engine = engine_of_scheme(scheme)
     if engine is None:
         raise UnsupportedUrlError(
             f"Unsupported URL scheme '{scheme}://'.",
-            suggestions=["Supported schemes: " + ", ".join(f"{s}://" for s in ENGINE_BY_SCHEME)],
+            suggestions=["Supported schemes: " + ", ".join(f"{s}://" for s in url_schemes())],
         )
-    if engine == "sqlite":
-        return _parse_sqlite(url, base_dir or Path.cwd())
+    if engine_class(engine).file_database:
+        return _parse_file(url, scheme, engine, base_dir or Path.cwd())
     return _parse_server(url, scheme, engine)
 
 
-def _parse_sqlite(url: str, base_dir: Path) -> ConnectionInfo:
+def _parse_file(url: str, scheme: str, engine: str, base_dir: Path) -> ConnectionInfo:
     rest = url.split("://", 1)[1]
     if not rest.startswith("/"):
         raise InvalidUrlError(
@@ -97,7 +90,7 @@ def _parse_sqlite(url: str, base_dir: Path) -> ConnectionInfo:
     path = Path(raw_path)
     if not path.is_absolute():
         path = base_dir / path
-    return ConnectionInfo(engine="sqlite", scheme="sqlite", database=str(path.resolve()))
+    return ConnectionInfo(engine=engine, scheme=scheme, database=str(path.resolve()))
 
 
 def _parse_server(url: str, scheme: str, engine: str) -> ConnectionInfo:
@@ -127,7 +120,7 @@ def _parse_server(url: str, scheme: str, engine: str) -> ConnectionInfo:
         scheme=scheme,
         database=database,
         host=host,
-        port=port or DEFAULT_PORTS[engine],
+        port=port or engine_class(engine).default_port,
         user=unquote(parts.username) if parts.username else None,
         password=password,
         params=params,

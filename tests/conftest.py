@@ -3,11 +3,14 @@ temporary project wired to them; markers for the tests that need a server."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import support
 from support import ENGINES, Project, basic_config, create_database, drop_database
 
 SERVER_ENGINES = ("postgresql", "mysql")
+INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
 # Parameters that name the engine a test runs on: `engine_name` (the `database` and
 # `project` fixtures' parameter) and `engine` (tests that call make_database(engine)).
 # A test whose parameter merely names an engine without using its server calls it
@@ -18,9 +21,13 @@ ENGINE_PARAMETERS = ("engine_name", "engine")
 def pytest_collection_modifyitems(config, items):
     """Mark each test that needs a server: `postgresql` or `mysql` from its engine
     parameter (tests that reach a server another way carry the marker themselves),
-    and `integration` for every test marked with either, so that `-m "not mysql"`
-    and `-m "not integration"` select what a machine without those servers can run."""
+    and `integration` for every test marked with either and every test under
+    tests/integration/ (real databases, SQLite included, and the real CLI), so that
+    `-m "not integration"` runs the unit tests alone and `-m "not postgresql and not
+    mysql"` everything a machine without those servers can run."""
     for item in items:
+        if INTEGRATION_DIR in item.path.parents:
+            item.add_marker("integration")
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec is not None else {}
         for name in ENGINE_PARAMETERS:

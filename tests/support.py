@@ -19,7 +19,8 @@ from faber_db.errors import FaberError
 from faber_db.resources import validation_errors
 from faber_db.urls import parse_url
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+TESTS_DIR = Path(__file__).resolve().parent  # support modules, fixtures, safety_corpus
+REPO_ROOT = TESTS_DIR.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 SERVER_URLS = {
     "postgresql": os.environ.get(

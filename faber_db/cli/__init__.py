@@ -138,7 +138,7 @@ def run_command(args: argparse.Namespace, context: CommandContext) -> Result:
     operation = getattr(args, "operation", args.command)
     environment = getattr(args, "env", None)
     try:
-        return args.handler(args, context)
+        return args.run(args, context)
     except KeyboardInterrupt:
         return error_result(
             OperationInterruptedError("Interrupted; nothing was recorded."), operation, environment

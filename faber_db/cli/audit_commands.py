@@ -23,7 +23,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="show the newest N lines (0 = all; default 50)",
     )
-    audit.set_defaults(handler=run_audit, operation="audit")
+    audit.set_defaults(run=run_audit, operation="audit")
 
 
 def run_audit(args, context):

@@ -15,7 +15,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     init.add_argument(
         "--force", action="store_true", help="replace an existing config (kept as .bak)"
     )
-    init.set_defaults(handler=run_init, operation="init")
+    init.set_defaults(run=run_init, operation="init")
     _add_backup(subparsers, common)
     backups = subparsers.add_parser(
         "backups", parents=[common], help="list, show, verify, delete or prune backups"
@@ -47,16 +47,16 @@ def _add_backup(subparsers, common: argparse.ArgumentParser) -> None:
     backup.add_argument(
         "--retention", type=int, metavar="DAYS", help="keep at least this many days"
     )
-    backup.set_defaults(handler=run_backup, operation="backup")
+    backup.set_defaults(run=run_backup, operation="backup")
 
 
 def _add_read_actions(actions, common: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", parents=[common], help="list backups, newest first")
     listing.add_argument("env", nargs="?", help="only this environment")
-    listing.set_defaults(handler=run_list, operation="backups-list")
+    listing.set_defaults(run=run_list, operation="backups-list")
     show = actions.add_parser("show", parents=[common], help="show one backup's catalogue entry")
     show.add_argument("backup_id", metavar="id", help="backup id (see backups list)")
-    show.set_defaults(handler=run_show, operation="backups-show")
+    show.set_defaults(run=run_show, operation="backups-show")
     verify = actions.add_parser(
         "verify", parents=[common], help="re-check a backup's checksum, compression and format"
     )
@@ -66,7 +66,7 @@ def _add_read_actions(actions, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also restore it into a scratch database and compare it with its manifest",
     )
-    verify.set_defaults(handler=run_verify, operation="backups-verify")
+    verify.set_defaults(run=run_verify, operation="backups-verify")
 
 
 def _add_delete_actions(actions, common: argparse.ArgumentParser) -> None:
@@ -75,13 +75,13 @@ def _add_delete_actions(actions, common: argparse.ArgumentParser) -> None:
     )
     delete.add_argument("backup_id", metavar="id", help="backup id (see backups list)")
     add_approval_arguments(delete, "delete without asking (not enough on a protected environment)")
-    delete.set_defaults(handler=run_delete, operation="backups-delete")
+    delete.set_defaults(run=run_delete, operation="backups-delete")
     prune = actions.add_parser(
         "prune", parents=[common], help="delete expired backups (dry run without --yes)"
     )
     prune.add_argument("env", nargs="?", help="only this environment")
     add_approval_arguments(prune, "really delete (not enough on a protected environment)")
-    prune.set_defaults(handler=run_prune, operation="backups-prune")
+    prune.set_defaults(run=run_prune, operation="backups-prune")
 
 
 def run_init(args, context):
@@ -93,8 +93,8 @@ def run_init(args, context):
 
 def run_backup(args, context):
     """faber-db backup <env>"""
-    from faber_db.backup_creation import BackupOptions
-    from faber_db.backup_manager import create_backup
+    from faber_db.backup_manager.create import BackupOptions
+    from faber_db.backup_manager.manager import create_backup
 
     options = BackupOptions(
         label=args.label,
@@ -108,34 +108,38 @@ def run_backup(args, context):
 
 def run_list(args, context):
     """faber-db backups list [<env>]"""
-    from faber_db.backup_manager import list_backups
+    from faber_db.backup_manager.manager import list_backups
 
     return list_backups(context.config, args.env)
 
 
 def run_show(args, context):
     """faber-db backups show <id>"""
-    from faber_db.backup_manager import show_backup
+    from faber_db.backup_manager.manager import show_backup
 
     return show_backup(context.config, args.backup_id)
 
 
 def run_verify(args, context):
-    """faber-db backups verify <id>"""
-    from faber_db.backup_manager import verify_backup
+    """faber-db backups verify <id> [--deep]"""
+    if args.deep:
+        from faber_db.rollback_manager.deep_verification import verify_backup_deep
 
-    return verify_backup(context.config, args.backup_id, args.deep, context.progress)
+        return verify_backup_deep(context.config, args.backup_id, context.progress)
+    from faber_db.backup_manager.manager import verify_backup
+
+    return verify_backup(context.config, args.backup_id)
 
 
 def run_delete(args, context):
     """faber-db backups delete <id>"""
-    from faber_db.backup_manager import delete_backup
+    from faber_db.backup_manager.manager import delete_backup
 
     return delete_backup(context.config, args.backup_id, context.approval())
 
 
 def run_prune(args, context):
     """faber-db backups prune [<env>]"""
-    from faber_db.backup_manager import prune_backups
+    from faber_db.backup_manager.manager import prune_backups
 
     return prune_backups(context.config, args.env, context.approval())

@@ -26,7 +26,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "status", parents=[common], help="show applied, pending and failed migrations"
     )
     status.add_argument("env", help="environment name")
-    status.set_defaults(handler=run_status, operation="status")
+    status.set_defaults(run=run_status, operation="status")
     _add_migrate(subparsers, common)
     _add_resolve(subparsers, common)
     generate = subparsers.add_parser(
@@ -34,12 +34,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     generate.add_argument("name", help="migration name (snake_case; spaces and '-' become '_')")
     generate.add_argument("--from-file", metavar="SQL", help="take the SQL from this file")
-    generate.set_defaults(handler=run_generate, operation="generate-migration")
+    generate.set_defaults(run=run_generate, operation="generate-migration")
     create = subparsers.add_parser(
         "db-create", parents=[common], help="create the environment's database if missing"
     )
     create.add_argument("env", help="environment name")
-    create.set_defaults(handler=run_db_create, operation="db-create")
+    create.set_defaults(run=run_db_create, operation="db-create")
 
 
 def _add_migrate(subparsers, common: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def _add_migrate(subparsers, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restore the pre-migration backup if a migration fails",
     )
-    migrate.set_defaults(handler=run_migrate, operation="migrate")
+    migrate.set_defaults(run=run_migrate, operation="migrate")
 
 
 def _add_resolve(subparsers, common: argparse.ArgumentParser) -> None:
@@ -72,19 +72,19 @@ def _add_resolve(subparsers, common: argparse.ArgumentParser) -> None:
     which.add_argument("--applied", metavar="MIGRATION", help="record it as applied")
     which.add_argument("--rolled-back", metavar="MIGRATION", help="record it as rolled back")
     add_approval_arguments(resolve, None)
-    resolve.set_defaults(handler=run_resolve, operation="resolve")
+    resolve.set_defaults(run=run_resolve, operation="resolve")
 
 
 def run_status(args, context):
     """faber-db status <env>"""
-    from faber_db.migration_status import migration_status
+    from faber_db.migration_deployer.status import migration_status
 
     return migration_status(context.config, args.env)
 
 
 def run_migrate(args, context):
     """faber-db migrate <env>"""
-    from faber_db.migration_deployer import DeployOptions, deploy
+    from faber_db.migration_deployer.deploy import DeployOptions, deploy
 
     options = DeployOptions(
         dry_run=args.dry_run, no_backup=args.no_backup, auto_rollback=args.auto_rollback
@@ -94,7 +94,7 @@ def run_migrate(args, context):
 
 def run_resolve(args, context):
     """faber-db resolve <env> --applied X | --rolled-back X"""
-    from faber_db.migration_resolve import resolve_migration
+    from faber_db.migration_deployer.resolve import resolve_migration
 
     return resolve_migration(
         context.config, args.env, args.applied, args.rolled_back, context.approval()
@@ -103,7 +103,7 @@ def run_resolve(args, context):
 
 def run_generate(args, context):
     """faber-db generate-migration <name>"""
-    from faber_db.migration_files import generate_migration
+    from faber_db.migration_deployer.generate import generate_migration
 
     return generate_migration(context.config, args.name, args.from_file)
 

@@ -6,8 +6,8 @@ import json
 import sys
 from collections.abc import Callable
 
+from faber_db.human_text import human_size
 from faber_db.result import Result
-from faber_db.text import human_size
 
 MARKS = {
     "success": "OK",

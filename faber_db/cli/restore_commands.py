@@ -25,7 +25,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="restore into this database instead (the environment's own is never touched)",
     )
     _shared_options(restore)
-    restore.set_defaults(handler=run_restore, operation="restore")
+    restore.set_defaults(run=run_restore, operation="restore")
 
     rollback = subparsers.add_parser(
         "rollback",
@@ -42,7 +42,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="the newest valid backup whose last migration is MIGRATION",
     )
     _shared_options(rollback)
-    rollback.set_defaults(handler=run_rollback, operation="rollback")
+    rollback.set_defaults(run=run_rollback, operation="rollback")
 
 
 def _shared_options(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +63,7 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
 
 def run_restore(args, context):
     """faber-db restore <env> --from <id>"""
-    from faber_db.restore_manager import restore_backup
+    from faber_db.rollback_manager.manager import restore_backup
 
     return restore_backup(
         context.config,
@@ -79,7 +79,7 @@ def run_restore(args, context):
 
 def run_rollback(args, context):
     """faber-db rollback <env>"""
-    from faber_db.restore_manager import rollback
+    from faber_db.rollback_manager.manager import rollback
 
     return rollback(
         context.config,

@@ -15,12 +15,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         help="safety-check the pending migrations (destructive and locking changes, live impact, policy)",
     )
     check.add_argument("env", help="environment name")
-    check.set_defaults(handler=run_check, operation="check")
+    check.set_defaults(run=run_check, operation="check")
 
 
 def run_check(args, context):
     """faber-db check <env>"""
-    from faber_db.safety_check import check_environment
+    from faber_db.safety_validator.check import check_environment
 
     return check_environment(context.config, args.env)
 

@@ -50,9 +50,22 @@ class Engine(ABC):
     name: ClassVar[str]
     sqlglot_dialect: ClassVar[str]
     prisma_provider: ClassVar[str]
+    # (module, class) of its restore strategy, imported on first use
+    restorer: ClassVar[tuple[str, str]]
     backup_formats: ClassVar[tuple[str, ...]]  # the first is the default
     file_extensions: ClassVar[dict[str, str]]
     format_descriptions: ClassVar[dict[str, str]] = {}  # format -> what people call it
+
+    # -- facts the core asks instead of comparing engine names ---------------------
+    url_schemes: ClassVar[tuple[str, ...]]  # URL schemes that name this engine
+    default_port: ClassVar[int | None] = None
+    # SQLite-like: a database is one local file. Its URL is a path, its name is a
+    # path (no server to ask), and a backup keeps its copy of the file to verify it.
+    file_database: ClassVar[bool] = False
+    # The URL `faber-db init` writes for dev when the project names none (None: ask).
+    default_dev_url: ClassVar[str | None] = None
+    install_hints: ClassVar[dict[str, str]] = {}  # native tool -> how to install it
+    max_identifier_length: ClassVar[int] = 63  # longest table name the server keeps
 
     # -- database names -----------------------------------------------------------
     # Databases of the server itself: never a restore target.
@@ -220,6 +233,27 @@ class Engine(ABC):
     @abstractmethod
     def table_exists(self, db, table: str) -> bool:
         """True when an unqualified table exists in the connected database."""
+
+    def migration_summary(self, db, table: str) -> dict:
+        """applied_count / last_migration / migrations_list from the tracking table
+        (what a backup records and a restore is checked against)."""
+        rows = self.read_migrations(db, table)
+        if rows is None:
+            return {
+                "applied_count": 0,
+                "last_migration": None,
+                "migrations_list": [],
+                "table_present": False,
+            }
+        applied = [
+            r.migration_name for r in rows if r.finished_at is not None and r.rolled_back_at is None
+        ]
+        return {
+            "applied_count": len(applied),
+            "last_migration": applied[-1] if applied else None,
+            "migrations_list": applied,
+            "table_present": True,
+        }
 
     def read_migrations(self, db, table: str) -> list[TrackedMigration] | None:
         """Rows of the tracking table ordered as Prisma reads them; None without a table."""

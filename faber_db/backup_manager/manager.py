@@ -1,0 +1,376 @@
+"""Backup commands: create, list, show, verify, delete, prune.
+
+Each function returns a Result (or raises a FaberError); cli.py renders it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from faber_db.approval import Approval
+from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
+from faber_db.backup_manager.create import BackupOptions, take_backup
+from faber_db.backup_manager.file_verification import Verification, verify_file
+from faber_db.backup_manager.retention import plan_prune
+from faber_db.config import Config, check_environment_name
+from faber_db.engines import format_description
+from faber_db.exit_codes import ExitStatus
+from faber_db.human_text import human_duration, human_size
+from faber_db.plans import approval_gate, needs_approval, plan_id
+from faber_db.restore_lock import recover_before_backup
+from faber_db.result import Progress, Result
+from faber_db.timeutil import parse_utc, utcnow
+from faber_db.workspace import PARTIAL_RE
+
+
+def create_backup(
+    config: Config, env: str, options: BackupOptions, progress: Progress | None = None
+) -> Result:
+    """`faber-db backup <env>`: take, verify and record a backup."""
+    target = config.resolve(env)
+    recovered = recover_before_backup(config, target)
+    entry, warnings = take_backup(config, target, options, progress)
+    warnings = recovered + warnings
+    summary = entry_summary(entry)
+    summary["restore_command"] = f"faber-db restore {env} --from {entry.id}"
+    return Result(
+        operation="backup",
+        environment=env,
+        result=summary,
+        message=(
+            f"Backup {entry.id} of {env} ({target.engine} {target.conn.redacted()}) created and verified: "
+            f"{human_size(entry.size_bytes)} in {human_duration(entry.duration_seconds)}."
+        ),
+        warnings=config.warnings + warnings,
+    )
+
+
+def entry_summary(entry: BackupEntry) -> dict:
+    """The entry as shown by backup/list/show (everything, plus readable sizes)."""
+    data = entry.to_dict()
+    data["backup_id"] = entry.id
+    data["size_human"] = human_size(entry.size_bytes)
+    data["file_path"] = entry.file
+    return data
+
+
+def list_backups(config: Config, env: str | None = None) -> Result:
+    """`faber-db backups list [<env>]`: newest first, with orphan files reported."""
+    if env is not None:
+        check_environment_name(env)
+    catalogue = Catalogue.for_config(config)
+    every_entry = catalogue.entries()
+    entries = [e for e in every_entry if env is None or e.environment == env]
+    entries.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
+    outside = [problem for e in entries if (problem := catalogue.path_problem(e))]
+    summaries, missing, suggestions = [], [], []
+    for entry in entries:
+        summary = entry_summary(entry)
+        # A stat, no hashing: a file deleted by hand must not be listed as usable.
+        summary["file_present"] = catalogue.path_problem(entry) is None and (
+            catalogue.backup_path(entry).exists()
+        )
+        if not summary["file_present"] and entry.status == "valid":
+            summary["status"] = "missing"
+            missing.append(
+                f"{entry.id} is catalogued as valid but its file {entry.file} is missing; "
+                "it cannot be restored"
+            )
+            suggestions = suggestions or [
+                f"faber-db backups verify {entry.id}  (records it as missing)",
+                f"faber-db backup {entry.environment}  (a new backup to fall back on)",
+            ]
+        summaries.append(summary)
+    warnings = config.warnings + outside + missing + orphan_warnings(config, every_entry, env)
+    return Result(
+        operation="backups-list",
+        environment=env,
+        result={"count": len(entries), "backups": summaries},
+        message=f"{len(entries)} backup(s)"
+        + (f" for {env}" if env else "")
+        + (f", {len(missing)} of them missing their file" if missing else ""),
+        warnings=warnings,
+        suggestions=suggestions,
+    )
+
+
+def orphan_warnings(
+    config: Config, entries: list[BackupEntry] | None, env: str | None = None
+) -> list[str]:
+    """Files in the backups directory (of `env`, or of every environment) that no
+    catalogue entry names (interrupted runs)."""
+    root = config.backups_dir
+    if entries is None or not root.is_dir():
+        return []
+    catalogue = Catalogue.for_config(config)
+    known = {
+        catalogue.backup_path(e).resolve() for e in entries if catalogue.path_problem(e) is None
+    }
+    warnings = []
+    env_dirs = [root / env] if env is not None else [d for d in root.iterdir()]
+    for env_dir in (d for d in env_dirs if d.is_dir()):
+        for child in env_dir.iterdir():
+            if child.resolve() not in known and not PARTIAL_RE.match(child.name):
+                warnings.append(
+                    f"{child} is not in the catalogue (left by an interrupted run?); it is not a usable backup"
+                )
+    return warnings
+
+
+def show_backup(config: Config, backup_id: str) -> Result:
+    """`faber-db backups show <id>`."""
+    entry = Catalogue.for_config(config).get(backup_id)
+    return Result(
+        operation="backups-show",
+        environment=entry.environment,
+        result=entry_summary(entry),
+        message=f"{entry.id}: {entry.status}, {human_size(entry.size_bytes)}, "
+        f"{format_description(entry.engine, entry.format)}, {entry.compression}",
+    )
+
+
+@dataclass
+class FileCheck:
+    """The outcome of re-checking one backup's file, before it is recorded."""
+
+    catalogue: Catalogue
+    entry: BackupEntry
+    verification: Verification
+    status: str  # valid, invalid (the file fails its checks) or missing
+    record: dict  # what the catalogue's `verification` becomes
+
+    def record_outcome(self, status: str) -> BackupEntry:
+        """Write `status` and `record` into the catalogue; the updated entry."""
+        updated = self.catalogue.update_entry(
+            self.entry.id, status=status, verification=self.record
+        )
+        if updated is None:
+            raise AssertionError("entry vanished under the catalogue lock")
+        return updated
+
+
+def check_backup_file(config: Config, backup_id: str) -> FileCheck:
+    """Re-run a backup's file checks (sha256, decompression, format); record nothing.
+    The last deep verification's record is kept as it was."""
+    catalogue = Catalogue.for_config(config)
+    entry = catalogue.get(backup_id)
+    path = catalogue.backup_path(entry)
+    verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
+    status = "valid" if verification.passed else ("invalid" if path.exists() else "missing")
+    record = verification.to_dict() | {"deep": entry.verification.get("deep")}
+    return FileCheck(catalogue, entry, verification, status, record)
+
+
+def verify_backup(config: Config, backup_id: str) -> Result:
+    """`faber-db backups verify <id>`: re-run the file checks and record the outcome.
+
+    --deep (a restore into a scratch database) is the rollback manager's
+    (rollback_manager/deep_verification.py).
+    """
+    check = check_backup_file(config, backup_id)
+    return verification_result(check, check.record_outcome(check.status))
+
+
+def verification_result(check: FileCheck, updated: BackupEntry) -> Result:
+    """The Result of `backups verify` once `updated` is recorded."""
+    entry = check.entry
+    if not check.verification.passed:
+        return _verify_failure(
+            entry, check.status, check.verification.problems, updated.verification
+        )
+    return Result(
+        operation="backups-verify",
+        environment=entry.environment,
+        result={
+            "backup_id": entry.id,
+            "status": check.status,
+            "verification": updated.verification,
+        },
+        message=f"{entry.id} verified: all checks passed",
+    )
+
+
+def _verify_failure(entry: BackupEntry, status: str, problems: list[str], recorded: dict) -> Result:
+    problem_text = "; ".join(problems)
+    return Result(
+        operation="backups-verify",
+        status="error",
+        environment=entry.environment,
+        result={"backup_id": entry.id, "status": status, "verification": recorded},
+        message=f"{entry.id} failed verification and is now marked {status}: {problem_text}",
+        error={"code": "backup_invalid", "message": problem_text},
+        suggestions=[f"Take a new backup: faber-db backup {entry.environment}"],
+        exit_status=ExitStatus.BACKUP_INVALID,
+    )
+
+
+def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
+    """`faber-db backups delete <id>`: removes the file and the entry.
+
+    Needs --yes (or a typed confirmation); on a protected environment, the
+    approval of this exact plan (--approve <plan_id>).
+    """
+    catalogue = Catalogue.for_config(config)
+    entry = catalogue.get(backup_id)
+    path = catalogue.backup_path(entry)
+    plan = {
+        "operation": "backups-delete",
+        "environment": entry.environment,
+        "delete": [{"backup_id": entry.id, "sha256": entry.sha256}],
+        "display": {"backups": [entry_summary(entry)]},
+    }
+    warnings = _last_backup_warnings(catalogue.entries(), entry)
+    if warnings:  # part of what is approved: deleting the last way back is a different plan
+        plan["last_valid_backup"] = True
+        plan["display"]["warnings"] = warnings
+    refusal = authorise(config, entry.environment, "backups-delete", plan, approval, entry.id)
+    if refusal is not None:
+        refusal.warnings += warnings
+        return refusal
+    with catalogue.update() as entries:
+        # Another run may have deleted the other valid backups since the plan was made.
+        warnings = warnings or _last_backup_warnings(entries, entry)
+        entries[:] = [e for e in entries if e.id != entry.id]
+    last_backup = bool(warnings)
+    warnings = warnings + remove_backup_file(path)
+    return Result(
+        operation="backups-delete",
+        environment=entry.environment,
+        result={"deleted": [entry.id], "freed_bytes": entry.size_bytes, "plan_id": plan["plan_id"]},
+        message=f"Deleted {entry.id} ({human_size(entry.size_bytes)}).",
+        warnings=warnings,
+        suggestions=[f"faber-db backup {entry.environment}"] if last_backup else [],
+    )
+
+
+def _last_backup_warnings(entries: list[BackupEntry], entry: BackupEntry) -> list[str]:
+    """A warning when `entry` is its environment's only valid backup of its database."""
+    if entry.status != "valid":
+        return []
+    others = [
+        e
+        for e in entries
+        if e.id != entry.id
+        and e.status == "valid"
+        and e.environment == entry.environment
+        and e.database == entry.database
+    ]
+    if others:
+        return []
+    return [
+        f"{entry.id} is the only valid backup of {entry.environment} ({entry.database}): "
+        f"without it there is no backup to roll back to (take one first: faber-db backup {entry.environment})"
+    ]
+
+
+def prune_backups(config: Config, env: str | None, approval: Approval) -> Result:
+    """`faber-db backups prune [<env>]`: apply retention; a dry run unless approved."""
+    if env is not None:
+        check_environment_name(env)
+    catalogue = Catalogue.for_config(config)
+    safety_days = config.section("backup").get("safety_retention_days", 90)
+    decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
+    doomed = [d.entry for d in decisions if d.delete]
+    paths = {e.id: catalogue.backup_path(e) for e in doomed}  # refuses before anything is deleted
+    plan = {
+        "operation": "backups-prune",
+        "environment": env,
+        "delete": [{"backup_id": d.entry.id, "reason": d.reason} for d in decisions if d.delete],
+        "display": {
+            "keep": [
+                {"backup_id": d.entry.id, "reason": d.reason} for d in decisions if not d.delete
+            ],
+            "freed_bytes": sum(e.size_bytes for e in doomed),
+        },
+    }
+    if not doomed:
+        plan["plan_id"] = plan_id(plan)
+        return _prune_result(env, plan, [], "Nothing to prune.")
+    # Deleting a protected environment's backups needs its plan approved, even
+    # when pruning every environment at once.
+    protected = sorted(
+        {e.environment for e in doomed if needs_approval(config, e.environment, "backups-prune")}
+    )
+    refusal = authorise(
+        config, protected[0] if protected else env, "backups-prune", plan, approval, "prune"
+    )
+    if refusal is not None:
+        refusal.environment = env
+        if refusal.status == "approval_required" and not (approval.yes or approval.approve):
+            refusal.status, refusal.exit_status = "dry_run", None
+            refusal.message = (
+                f"Dry run: {len(doomed)} backup(s) would be deleted. " + refusal.message
+            )
+        refusal.result["deleted"] = []
+        return refusal
+    with catalogue.update() as entries:
+        # Re-decide under the lock: a backup taken meanwhile may change who is newest.
+        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env)
+        doomed_ids = {d.entry.id for d in fresh if d.delete} & {e.id for e in doomed}
+        removed = [e for e in entries if e.id in doomed_ids]
+        entries[:] = [e for e in entries if e.id not in doomed_ids]
+    warnings = [w for entry in removed for w in remove_backup_file(paths[entry.id])]
+    result = _prune_result(env, plan, [e.id for e in removed], f"Pruned {len(removed)} backup(s).")
+    result.warnings = warnings
+    return result
+
+
+def _prune_result(env: str | None, plan: dict, deleted: list[str], message: str) -> Result:
+    """Every prune result has the same shape: the plan, its id, what was deleted."""
+    return Result(
+        operation="backups-prune",
+        environment=env,
+        result={"plan": plan, "plan_id": plan["plan_id"], "deleted": deleted},
+        message=message,
+    )
+
+
+def remove_backup_file(path: Path) -> list[str]:
+    """Delete a backup file or directory (a path from Catalogue.backup_path) if it is
+    still there; a symlink is removed itself, never what it points to. Returns
+    warnings: the entry is already gone, so a file that cannot be removed is reported
+    (and listed as an orphan afterwards), not raised."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        return [f"the entry is removed but {path} could not be deleted ({exc}); delete it by hand"]
+    return []
+
+
+def authorise(
+    config: Config, env: str | None, operation: str, plan: dict, approval: Approval, answer: str
+) -> Result | None:
+    """None to proceed; otherwise the approval_required Result (plan and plan_id).
+
+    Protected environments go through the plan-bound gate (--approve <plan_id>
+    or typing the environment's name); elsewhere --yes or typing `answer` will do.
+    """
+    if needs_approval(config, env, operation):
+        return approval_gate(config, env, operation, plan, approval)
+    plan["plan_id"] = plan_id(plan)
+    if approval.yes or approval.approve == plan["plan_id"]:
+        return None
+    if approval.ask(
+        operation, env, plan, f"{operation} on '{env or 'every environment'}'.", answer
+    ):
+        return None
+    return Result(
+        operation=operation,
+        status="approval_required",
+        environment=env,
+        result={"plan": plan, "plan_id": plan["plan_id"]},
+        message=f"{operation} needs confirmation: re-run with --yes once a person has agreed.",
+        suggestions=[
+            "Show this plan to a person; only if they agree, re-run the same command with --yes"
+        ],
+    )
+
+
+def backup_age_seconds(entry: BackupEntry) -> float:
+    """How old a backup is, in seconds."""
+    return (utcnow() - parse_utc(entry.timestamp)).total_seconds()

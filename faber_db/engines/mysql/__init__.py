@@ -1,0 +1,1 @@
+"""MySQL/MariaDB: the engine, its restorer, the swap journal and object recreation."""

@@ -1,0 +1,1 @@
+"""PostgreSQL: the engine (connection, introspection, locks) and its restorer."""

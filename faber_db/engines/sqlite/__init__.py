@@ -1,0 +1,1 @@
+"""SQLite: the engine (a file) and its restorer."""
