@@ -27,17 +27,20 @@ NOT_EXTENSION_MEMBER = (
     "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"
 )
 _TABLE = "n.nspname || '.' || c.relname"
-# Per-table definitions (see table_definitions): the same text as SCHEMA_QUERIES
-# gives, keyed by the table it belongs to.
-TABLE_QUERIES = (
-    f"""SELECT {_TABLE}, 'col ' || string_agg(
+# Each relation's columns in order (attnum gaps from dropped columns are not part of
+# the schema), for a query that groups by n.nspname, c.relname.
+_COLUMN_LIST = f"""string_agg(
             a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
             || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
             || COALESCE(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''), ', ' ORDER BY a.attnum)
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-        WHERE {USER_SCHEMAS} AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE {USER_SCHEMAS} AND a.attnum > 0 AND NOT a.attisdropped"""
+# Per-table definitions (see table_definitions): the same text as SCHEMA_QUERIES
+# gives, keyed by the table it belongs to.
+TABLE_QUERIES = (
+    f"""SELECT {_TABLE}, 'col ' || {_COLUMN_LIST}
           AND c.relkind IN ('r','p') GROUP BY n.nspname, c.relname""",
     f"""SELECT {_TABLE}, 'con ' || co.conname || ' ' || pg_get_constraintdef(co.oid)
         FROM pg_constraint co JOIN pg_class c ON c.oid = co.conrelid
@@ -67,14 +70,7 @@ SCHEMA_QUERIES = (
         WHERE {USER_SCHEMAS} AND c.relkind IN ('r','p','v','m','S','f')
           AND {NOT_EXTENSION_MEMBER.format(oid="c.oid")}""",
     # columns in order (attnum gaps from dropped columns are not part of the schema)
-    f"""SELECT 'col ' || n.nspname || '.' || c.relname || ' ' || string_agg(
-            a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
-            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-            || COALESCE(' default ' || pg_get_expr(ad.adbin, ad.adrelid), ''), ', ' ORDER BY a.attnum)
-        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-        WHERE {USER_SCHEMAS} AND a.attnum > 0 AND NOT a.attisdropped
+    f"""SELECT 'col ' || n.nspname || '.' || c.relname || ' ' || {_COLUMN_LIST}
           AND c.relkind IN ('r','p','v','m','f')
           AND {NOT_EXTENSION_MEMBER.format(oid="c.oid")}
         GROUP BY n.nspname, c.relname""",
