@@ -1,0 +1,44 @@
+"""A guard decision and the JSON Claude Code reads from a PreToolUse hook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RANK = {"ask": 1, "deny": 2}
+REASON_LIMIT = 4000
+
+
+@dataclass
+class Decision:
+    """ask or deny, with the reason shown to the person (ask) or the model (deny)."""
+
+    kind: str
+    reason: str
+    environment: str | None = None
+    plan_id: str | None = None
+    details: dict = field(default_factory=dict)
+
+
+def strongest(decisions: list[Decision]) -> Decision | None:
+    """deny beats ask; among equals the first one found (None when there are none)."""
+    best: Decision | None = None
+    for decision in decisions:
+        if best is None or RANK[decision.kind] > RANK[best.kind]:
+            best = decision
+    return best
+
+
+def hook_output(decision: Decision | None) -> dict | None:
+    """The PreToolUse hook's JSON for a decision (None: no decision, print nothing)."""
+    if decision is None:
+        return None
+    reason = decision.reason
+    if len(reason) > REASON_LIMIT:
+        reason = reason[: REASON_LIMIT - 20] + "\n... (shortened)"
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": decision.kind,
+            "permissionDecisionReason": reason,
+        }
+    }
