@@ -137,7 +137,9 @@ def _judge_admin(command: SimpleCommand, env: ProtectedEnv) -> tuple[ProtectedEn
         return env, "pg_restore into the database"
     if program == "dropdb":
         return env, "dropdb (drops the database)"
-    words = [a for a in args if not a.startswith("-")]
+    words = _operands(
+        args, {"-h", "-u", "-P", "-S", "-p", "-c", "-i", "-O", "--host", "--user", "--port"}
+    )
     if words and all(w.lower() in ADMIN_READS for w in words):
         return None
     return env, f"{program} {' '.join(words) or '(administration)'}"
@@ -149,12 +151,24 @@ def _judge_prisma(command: SimpleCommand, project: Project) -> tuple[ProtectedEn
         return None
     env = reached(command, project)
     if env is None and "DATABASE_URL" not in command.assignments:
-        url = os.environ.get("DATABASE_URL")
+        url = project.environ.get("DATABASE_URL")
         if url and "*" not in command.unset:
             env = next((p for p in project.protected if _same_database(p, url, project)), None)
     if env is None:
         return None
     return env, f"prisma {' '.join(words[:2])}"
+
+
+def _operands(args: list[str], with_value: set[str]) -> list[str]:
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in with_value:
+            skip = True
+        elif not arg.startswith("-"):
+            out.append(arg)
+    return out
 
 
 def _reaches(env: ProtectedEnv, text: str, words: list[str], cwd: Path, project) -> bool:
@@ -199,7 +213,7 @@ def _host_shared(host: str, project: Project) -> bool:
         if name in protected or not isinstance(settings, dict):
             continue
         variable = settings.get("connection_string_env") or ""
-        url = os.environ.get(variable) or settings.get("default_url") or ""
+        url = project.environ.get(variable) or settings.get("default_url") or ""
         if url and describe_url(url, project.root)[0] == host:
             return True
     return False

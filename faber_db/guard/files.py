@@ -6,6 +6,7 @@ off (deny). Reading any of them stays free.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import re
@@ -64,13 +65,7 @@ def judge_command(command: SimpleCommand, project: Project | None) -> Decision |
     elif program in ("sed", "perl", "gsed") and any(_in_place(a) for a in args):
         found += _judge_targets(command, operands, "edit", project)
     elif program == "find" and ("-delete" in args or "-exec" in args or "-execdir" in args):
-        starts = [
-            a
-            for a in args[
-                : next((k for k, a in enumerate(args) if a.startswith(("-", "(", "!"))), len(args))
-            ]
-        ]
-        found += _judge_targets(command, starts or ["."], "delete", project)
+        found += _judge_find(command, args, project)
     elif program == "git":
         found += _judge_git(command, args, project)
     elif INTERPRETERS.match(program):
@@ -157,6 +152,47 @@ def _expand(cwd: Path, target: str) -> list[Path]:
                 break
         return matches
     return [Path(full)]
+
+
+def _judge_find(command, args: list[str], project) -> list[Decision]:
+    """find ... -delete / -exec: refused when what it matches may be faber-db's records."""
+    end = next((k for k, a in enumerate(args) if a.startswith(("-", "(", "!"))), len(args))
+    starts = args[:end] or ["."]
+    patterns = [
+        args[k + 1]
+        for k in range(end, len(args) - 1)
+        if args[k] in ("-name", "-iname", "-path", "-ipath", "-wholename")
+    ]
+    found = []
+    for start in starts:
+        for path in _expand(command.cwd, start):
+            kind = classify(path, project)
+            if kind == "records":
+                found.append(_deny_records(start, "delete"))
+            elif (kind == "ancestor" or path.is_dir()) and _finds_records(path, patterns, project):
+                found.append(_deny_records(start, "delete (find matches faber-db's records)"))
+    return found
+
+
+def _finds_records(start: Path, patterns: list[str], project) -> bool:
+    roots = [r for r in (_record_paths(project) if project else []) if r.exists()]
+    roots += [p for p in [start / CONFIG_DIR] if p.is_dir()]
+    roots = [r for r in roots if r == start or start in r.parents or r in start.parents]
+    if not roots:
+        return False
+    if not patterns:
+        return True
+    seen = 0
+    for root in roots:
+        for path in [root, *(root.rglob("*") if root.is_dir() else [])]:
+            seen += 1
+            if seen > GLOB_LIMIT:
+                return True
+            if any(
+                fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(str(path), p) for p in patterns
+            ):
+                return True
+    return False
 
 
 def _judge_git(command, args: list[str], project) -> list[Decision]:

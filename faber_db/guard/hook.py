@@ -27,10 +27,13 @@ SENSITIVE = re.compile(
 
 
 class _Projects:
-    """Projects by working directory (a command may `cd` elsewhere)."""
+    """Projects by working directory (a command may `cd` elsewhere). A directory
+    outside any project falls back to the session's own project: its protected
+    databases stay protected wherever the command runs."""
 
-    def __init__(self, environ) -> None:
+    def __init__(self, environ, home: Path) -> None:
         self.environ = environ
+        self.home = home
         self.cache: dict[Path, Project | None] = {}
         explicit = environ.get("FABER_DB_CONFIG")
         self.explicit = project_from(Path(explicit), environ) if explicit else None
@@ -40,6 +43,8 @@ class _Projects:
             return self.explicit
         if cwd not in self.cache:
             self.cache[cwd] = load_project(cwd, self.environ)
+        if self.cache[cwd] is None and cwd != self.home:
+            return self.at(self.home)
         return self.cache[cwd]
 
 
@@ -53,7 +58,7 @@ def decide(payload: dict, environ=None) -> Decision | None:
         command = tool_input.get("command")
         if not isinstance(command, str) or not command.strip():
             return None
-        return _decide_bash(command, cwd, _Projects(environ))
+        return _decide_bash(command, cwd, _Projects(environ, cwd))
     if tool in FILE_TOOLS:
         path = tool_input.get("file_path") or tool_input.get("notebook_path")
         if not isinstance(path, str) or not path:
@@ -61,7 +66,7 @@ def decide(payload: dict, environ=None) -> Decision | None:
         from faber_db.guard.files import judge_file_tool
 
         target = Path(path) if os.path.isabs(path) else cwd / path
-        projects = _Projects(environ)
+        projects = _Projects(environ, cwd)
         return judge_file_tool(str(target), projects.at(cwd) or projects.at(target.parent))
     return None
 
@@ -123,7 +128,7 @@ def after_tool(payload: dict, environ=None) -> None:
     from faber_db.guard.shell import ShellParseError, parse_command
 
     cwd = Path(payload.get("cwd") or os.getcwd())
-    projects = _Projects(environ)
+    projects = _Projects(environ, cwd)
     try:
         commands = parse_command(command, cwd)
     except ShellParseError:
@@ -158,7 +163,7 @@ def _with_denial_recorded(decision: Decision, payload: dict, environ) -> Decisio
 
     cwd = Path(payload.get("cwd") or os.getcwd())
     try:
-        project = _Projects(os.environ if environ is None else environ).at(cwd)
+        project = _Projects(os.environ if environ is None else environ, cwd).at(cwd)
         if project is not None:
             record_denial(project, decision, payload)
     except (OSError, ValueError, FaberError, ProjectConfigError) as exc:

@@ -46,6 +46,7 @@ class Project:
     root: Path
     data: dict
     protected: list[ProtectedEnv] = field(default_factory=list)
+    environ: dict = field(default_factory=dict)
 
     @property
     def faber_dir(self) -> Path:
@@ -124,7 +125,7 @@ def project_from(path: Path, environ: dict) -> Project:
     root = path.resolve().parent.parent.parent.parent
     if path.resolve().parent.parts[-3:] != CONFIG_DIR.parts:
         root = path.resolve().parent
-    project = Project(config_path=path.resolve(), root=root, data=data)
+    project = Project(config_path=path.resolve(), root=root, data=data, environ=dict(environ))
     environments = _section(data, "environments")
     names = set(environments) | set(
         _section(data, "safety").get("protected_environments", []) or []

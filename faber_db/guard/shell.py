@@ -213,6 +213,7 @@ class _Parser:
             for word in argv[1:]:
                 if match := ASSIGNMENT.match(word):
                     ctx.variables[match.group(1)] = match.group(2)
+                    ctx.assignments[match.group(1)] = match.group(2)
             argv = argv[:1]
         if not argv:
             for name, value in assignments.items():

@@ -1,0 +1,384 @@
+"""The Claude Code guard against its corpus (tests/guard_corpus/cases.json): every
+case through the guard's in-process entry (faber_db.guard.hook.handle, what
+hooks/guard.py runs), the cases marked "sub" through the real hook process
+exactly as Claude Code calls it (JSON on stdin, JSON or nothing on stdout,
+exit 0); plus the end-to-end approval flow and the fail-safe."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from migration_support import write_migrations
+from support import REPO_ROOT, Project
+
+from faber_db import config as faber_config
+from faber_db import plans
+from faber_db.guard import hook, planview, project
+from faber_db.result import Result
+
+CORPUS = json.loads((REPO_ROOT / "tests" / "guard_corpus" / "cases.json").read_text())["cases"]
+HOOK = REPO_ROOT / "hooks" / "guard.py"
+ENVIRON = {
+    "PATH": "/usr/bin:/bin",
+    "DEV_DATABASE_URL": "sqlite:///dev.db",
+    "TEST_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/app_test",
+    "STAGING_DATABASE_URL": "postgresql://app:secret@db.staging.example.com:5432/appdb",
+    "PROD_DATABASE_URL": "mysql://app:pw@db.prod.example.com:3306/shop",
+}
+CONFIG = {
+    "schema_version": "1.0",
+    "database": {"provider": "postgresql", "migration_tool": "prisma"},
+    "environments": {
+        "dev": {"connection_string_env": "DEV_DATABASE_URL"},
+        "test": {"connection_string_env": "TEST_DATABASE_URL"},
+        "staging": {"connection_string_env": "STAGING_DATABASE_URL"},
+        "production": {"connection_string_env": "PROD_DATABASE_URL"},
+        "archive": {
+            "connection_string_env": "ARCHIVE_DATABASE_URL",
+            "default_url": "sqlite:///data/archive.db",
+        },
+    },
+    "safety": {"protected_environments": ["production", "staging", "archive"]},
+}
+MIGRATE_PLAN = {
+    "operation": "migrate",
+    "environment": "production",
+    "engine": "mysql",
+    "database": "mysql://app@db.prod.example.com:3306/shop",
+    "migrations": [{"name": "20240102000000_drop_legacy", "statements": 2}],
+    "backup": {
+        "take": True,
+        "reason": "pre-migration",
+        "why": "backup enforcement for production is required",
+    },
+    "display": {
+        "safety": {
+            "findings": [
+                {
+                    "rule": "drop_column",
+                    "severity": "danger",
+                    "migration": "20240102000000_drop_legacy",
+                    "message": "DROP COLUMN orders.legacy deletes that column's data in every row",
+                    "impact": {"rows": 1500},
+                }
+            ]
+        }
+    },
+}
+RESTORE_PLAN = {
+    "operation": "restore",
+    "environment": "production",
+    "engine": "mysql",
+    "database": "shop",
+    "target_database": "shop",
+    "backup": {"id": "backup-20240101-000000", "sha256": "ab" * 32},
+    "safety_backup": True,
+    "migrations_to_remove": ["20240102000000_drop_legacy"],
+    "display": {
+        "backup": {
+            "id": "backup-20240101-000000",
+            "timestamp": "2024-01-01T00:00:00Z",
+            "age": "3d",
+        },
+        "tables": [{"table": "orders", "now": 1500, "at_backup": 1200, "change": "300 fewer rows"}],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def corpus_root(tmp_path_factory) -> Path:
+    """A project protecting production, staging and archive, with faber-db's records."""
+    root = tmp_path_factory.mktemp("guarded") / "project"
+    faber = root / ".fractary" / "plugins" / "faber-db"
+    (faber / "backups" / "production").mkdir(parents=True)
+    (faber / "config.json").write_text(json.dumps(CONFIG, indent=2))
+    (faber / "backups" / "production" / "backup-20240101-000000.db").write_bytes(b"SQLite")
+    catalogue = {"backups": [{"id": "backup-20240101-000000", "environment": "production"}]}
+    (faber / "backups" / "backups.json").write_text(json.dumps(catalogue))
+    (faber / "audit.jsonl").write_text("")
+    for name, text in {
+        "cleanup.sql": "DELETE FROM sessions;\n",
+        "dump.sql": "INSERT INTO orders VALUES (1);\n",
+        "wipe.sql": "DROP TABLE events;\n",
+        "drop.sql": "DROP TABLE users;\n",
+        "fake.json": "{}",
+        "dev.db": "",
+        "src/app.py": "",
+        "src/old.py": "",
+        "data/archive.db": "",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    for plan_id, plan in (
+        ("plan-aaaaaaaaaaaaaaaa", MIGRATE_PLAN),
+        ("plan-bbbbbbbbbbbbbbbb", RESTORE_PLAN),
+    ):
+        result = Result(
+            operation=plan["operation"],
+            status="approval_required",
+            environment="production",
+            result={"plan": {**plan, "plan_id": plan_id}, "plan_id": plan_id},
+        )
+        plans.store_plan(faber / "state", result)
+    return root
+
+
+def payload_for(case: dict, root: Path) -> dict:
+    """The PreToolUse input Claude Code would send for this case."""
+    tool = case.get("tool", "Bash")
+    if tool == "Bash":
+        tool_input = {"command": case["bash"].replace("{root}", str(root))}
+    else:
+        key = "notebook_path" if tool == "NotebookEdit" else "file_path"
+        tool_input = {key: case["path"].replace("{root}", str(root)), "content": "x"}
+    return {
+        "session_id": "test-session",
+        "transcript_path": "/tmp/transcript.jsonl",
+        "cwd": str(root),
+        "permission_mode": "default",
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool,
+        "tool_input": tool_input,
+        "tool_use_id": "toolu_1",
+    }
+
+
+def check(case: dict, output: dict | None) -> None:
+    """The decision matches the case's expectation."""
+    if case["expect"] == "none":
+        assert output is None, f"{case['id']}: expected no decision, got {output}"
+        return
+    assert output is not None, f"{case['id']}: expected {case['expect']}, got no decision"
+    specific = output["hookSpecificOutput"]
+    assert specific["hookEventName"] == "PreToolUse"
+    assert specific["permissionDecision"] == case["expect"], f"{case['id']}: {specific}"
+    assert case.get("contains", "") in specific["permissionDecisionReason"], specific
+
+
+def run_hook(payload: dict | str, environ: dict) -> tuple[int, str, str]:
+    """The real entry point, as Claude Code runs it."""
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    completed = subprocess.run(
+        [sys.executable, str(HOOK)],
+        input=text,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=30,
+    )
+    return completed.returncode, completed.stdout, completed.stderr
+
+
+def test_corpus_size():
+    """At least 120 cases, 50 of them ordinary development work that gets no decision."""
+    assert len(CORPUS) >= 120
+    assert sum(1 for c in CORPUS if c["expect"] == "none") >= 50
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c["id"] for c in CORPUS])
+def test_corpus_in_process(case, corpus_root):
+    """Each case through the guard's own logic."""
+    check(case, hook.handle(payload_for(case, corpus_root), {**ENVIRON, **case.get("environ", {})}))
+
+
+SUBSET = [c for c in CORPUS if c.get("sub")]
+
+
+@pytest.mark.parametrize("case", SUBSET, ids=[c["id"] for c in SUBSET])
+def test_corpus_through_the_real_hook(case, corpus_root):
+    """The representative subset through hooks/guard.py: stdin JSON, stdout JSON or nothing, exit 0."""
+    rc, out, err = run_hook(payload_for(case, corpus_root), {**ENVIRON, **case.get("environ", {})})
+    assert rc == 0, err
+    assert err == ""
+    check(case, json.loads(out) if out.strip() else None)
+
+
+def test_denials_are_recorded_in_the_audit_trail(corpus_root):
+    """A denied attempt leaves a guard-denied line naming the session."""
+    trail = corpus_root / ".fractary/plugins/faber-db/audit.jsonl"
+    case = next(c for c in CORPUS if c["id"] == "approve-never-shown")
+    hook.handle(payload_for(case, corpus_root), ENVIRON)
+    last = json.loads(trail.read_text().splitlines()[-1])
+    assert last["operation"] == "guard-denied"
+    assert last["environment"] == "production"
+    assert "test-session" in last["message"]
+
+
+def test_guard_failure_on_a_faber_db_call_asks(monkeypatch, corpus_root):
+    """An exception inside the guard never allows silently: it asks when the call matters."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("faber_db.guard.faberdb.judge", broken)
+    for command in (
+        "faber-db migrate production --approve plan-aaaaaaaaaaaaaaaa",
+        "psql $PROD_DATABASE_URL -c 'drop table orders'",
+        "rm .fractary/plugins/faber-db/audit.jsonl",
+    ):
+        out = io.StringIO()
+        payload = payload_for({"bash": command}, corpus_root)
+        assert hook.main(io.StringIO(json.dumps(payload)), out) == 0
+        decision = json.loads(out.getvalue())["hookSpecificOutput"]
+        assert decision["permissionDecision"] == "ask"
+        assert "could not check" in decision["permissionDecisionReason"]
+    out = io.StringIO()
+    hook.main(io.StringIO(json.dumps(payload_for({"bash": "ls -la"}, corpus_root))), out)
+    assert out.getvalue() == ""
+
+
+def test_unreadable_input_mentioning_faber_db_asks():
+    """Input the guard cannot even parse, naming faber-db, gets ask from the real hook."""
+    rc, out, _ = run_hook(
+        '{"tool_name": "Bash", "tool_input": {"command": "faber-db migrate production', ENVIRON
+    )
+    assert rc == 0
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "ask"
+
+
+def test_unreadable_config_asks_for_faber_db_calls(tmp_path):
+    """A config the guard cannot read protects nothing it can see: it asks, never allows."""
+    faber = tmp_path / ".fractary" / "plugins" / "faber-db"
+    faber.mkdir(parents=True)
+    (faber / "config.json").write_text("{not json")
+    payload = payload_for(
+        {"bash": "faber-db migrate production --approve plan-aaaaaaaaaaaaaaaa"}, tmp_path
+    )
+    out = io.StringIO()
+    hook.main(io.StringIO(json.dumps(payload)), out)
+    assert json.loads(out.getvalue())["hookSpecificOutput"]["permissionDecision"] == "ask"
+
+
+@pytest.mark.parametrize("env", ["production", "staging", "dev", "eu-west", "qa_2"])
+def test_guard_reads_policy_as_faber_db_does(env, tmp_path):
+    """The guard's minimal config reader agrees with faber_db.config."""
+    data = {
+        **CONFIG,
+        "environments": {**CONFIG["environments"], "qa_2": {"require_approval": True}},
+    }
+    cfg = faber_config.Config(path=None, project_root=tmp_path, data=data)
+    assert project.is_protected(data, env) == cfg.is_protected(env)
+    assert project.default_url_variable(env) == faber_config.default_url_variable(env)
+    assert planview.PLAN_ID_RE.pattern == plans.PLAN_ID_RE.pattern
+
+
+def test_no_plan_path_outside_the_store(tmp_path):
+    """Only plan ids reach a path: anything else is refused before a file is named."""
+    for bad in ("../x", "plan-../../a", "plan-ABCDEF0123456789", "", "plan-0123"):
+        assert plans.plan_path(tmp_path, bad) is None
+        assert planview.plan_file(tmp_path, bad) is None
+
+
+# -- end to end ----------------------------------------------------------------------------
+def test_end_to_end_person_approves_in_claude_code(tmp_path):
+    """faber-db returns approval_required and keeps the plan; the hook then shows the
+    person that plan (migration and finding) for the --approve command, denies any other
+    plan id, and the PostToolUse hook records the confirmed approval."""
+    root = tmp_path / "project"
+    root.mkdir()
+    proj = Project(root, {"PROD_DATABASE_URL": "sqlite:///prod.db"})
+    proj.write_config(
+        {
+            "schema_version": "1.0",
+            "database": {"provider": "sqlite", "migration_tool": "prisma"},
+            "environments": {"production": {"connection_string_env": "PROD_DATABASE_URL"}},
+            "safety": {"protected_environments": ["production"]},
+        }
+    )
+    sqlite3.connect(root / "prod.db").close()
+    init = (
+        "CREATE TABLE account (id INTEGER PRIMARY KEY, name TEXT, email TEXT);\n"
+        "INSERT INTO account VALUES (1, 'a', 'a@x'), (2, 'b', 'b@x');\n"
+    )
+    write_migrations(proj, {"20240101000000_init": init}, "sqlite")
+    _, first = proj.run_json("migrate", "production")
+    _, done = proj.run_json("migrate", "production", "--approve", first["result"]["plan_id"])
+    assert done["status"] == "success", done
+    write_migrations(
+        proj, {"20240102000000_drop_email": "ALTER TABLE account DROP COLUMN email;\n"}, None
+    )
+
+    rc, shown = proj.run_json("migrate", "production")
+    assert shown["status"] == "approval_required", shown
+    plan_id = shown["result"]["plan_id"]
+    stored = root / ".fractary/plugins/faber-db/state/plans" / f"{plan_id}.json"
+    assert json.loads(stored.read_text())["plan"]["plan_id"] == plan_id
+
+    environ = {**ENVIRON, "PROD_DATABASE_URL": "sqlite:///prod.db"}
+    payload = payload_for({"bash": f"faber-db migrate production --approve {plan_id}"}, root)
+    rc, out, err = run_hook(payload, environ)
+    assert rc == 0, err
+    decision = json.loads(out)["hookSpecificOutput"]
+    assert decision["permissionDecision"] == "ask"
+    reason = decision["permissionDecisionReason"]
+    assert "20240102000000_drop_email" in reason
+    assert "drop_column" in reason and "2 row(s) affected" in reason
+    assert "Pre-migration backup: yes" in reason
+
+    other = payload_for(
+        {"bash": "faber-db migrate production --approve plan-0123456789abcdef"}, root
+    )
+    rc, out, _ = run_hook(other, environ)
+    denied = json.loads(out)["hookSpecificOutput"]
+    assert denied["permissionDecision"] == "deny"
+    assert "run it without --approve first" in denied["permissionDecisionReason"].lower()
+
+    # The person allowed it; the command ran; PostToolUse records the confirmation.
+    rc, applied = proj.run_json("migrate", "production", "--approve", plan_id)
+    assert applied["status"] == "success", applied
+    after = {**payload, "hook_event_name": "PostToolUse", "tool_response": {"stdout": "{}"}}
+    rc, out, err = run_hook(after, environ)
+    assert (rc, out) == (0, ""), err
+    lines = [
+        json.loads(x)
+        for x in (root / ".fractary/plugins/faber-db/audit.jsonl").read_text().splitlines()
+    ]
+    confirmed = [x for x in lines if x["operation"] == "guard-approval"]
+    assert len(confirmed) == 1
+    assert confirmed[0]["plan_id"] == plan_id and "test-session" in confirmed[0]["message"]
+    assert any(x["operation"] == "guard-denied" for x in lines)
+
+
+# -- wiring ---------------------------------------------------------------------------------
+def test_hooks_json_runs_the_guard_directly(tmp_path, corpus_root):
+    """PreToolUse (Bash; Write|Edit|MultiEdit|NotebookEdit) and PostToolUse (Bash) start the
+    interpreter bin/faber-db recorded, through no shim, and it answers."""
+    hooks = json.loads((REPO_ROOT / "hooks" / "hooks.json").read_text())["hooks"]
+    assert [g["matcher"] for g in hooks["PreToolUse"]] == [
+        "Bash",
+        "Write|Edit|MultiEdit|NotebookEdit",
+    ]
+    assert [g["matcher"] for g in hooks["PostToolUse"]] == ["Bash"]
+    commands = {
+        h["command"] for g in hooks["PreToolUse"] + hooks["PostToolUse"] for h in g["hooks"]
+    }
+    (command,) = commands
+    assert "${CLAUDE_PLUGIN_DATA}/guard-python" in command and "hooks/guard.py" in command
+    (tmp_path / "guard-python").write_text(sys.executable + "\n")
+    env = {**ENVIRON, "CLAUDE_PLUGIN_ROOT": str(REPO_ROOT), "CLAUDE_PLUGIN_DATA": str(tmp_path)}
+    payload = payload_for({"bash": "rm -rf .fractary/plugins/faber-db/backups"}, corpus_root)
+    done = subprocess.run(
+        ["sh", "-c", command], input=json.dumps(payload), capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
+
+
+def test_ensure_runtime_records_the_guard_interpreter(tmp_path):
+    """`faber-db --ensure-runtime` (the SessionStart hook) writes the interpreter that has
+    faber-db's dependencies to <data>/guard-python."""
+    env = {**ENVIRON, "CLAUDE_PLUGIN_DATA": str(tmp_path), "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bin" / "faber-db"), "--ensure-runtime"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (done.returncode, done.stdout) == (0, ""), done.stderr
+    assert (tmp_path / "guard-python").read_text().strip() == sys.executable
