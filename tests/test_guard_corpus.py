@@ -90,6 +90,12 @@ RESTORE_PLAN = {
     },
 }
 
+PLAN_IDS = {
+    "migrate_plan": plans.plan_id(MIGRATE_PLAN),
+    "restore_plan": plans.plan_id(RESTORE_PLAN),
+    "tampered": "plan-cccccccccccccccc",
+}
+
 
 @pytest.fixture(scope="module")
 def corpus_root(tmp_path_factory) -> Path:
@@ -115,10 +121,12 @@ def corpus_root(tmp_path_factory) -> Path:
     }.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    for plan_id, plan in (
-        ("plan-aaaaaaaaaaaaaaaa", MIGRATE_PLAN),
-        ("plan-bbbbbbbbbbbbbbbb", RESTORE_PLAN),
+    for name, plan in (
+        ("migrate_plan", MIGRATE_PLAN),
+        ("restore_plan", RESTORE_PLAN),
+        ("tampered", MIGRATE_PLAN),
     ):
+        plan_id = PLAN_IDS[name]
         result = Result(
             operation=plan["operation"],
             status="approval_required",
@@ -126,17 +134,26 @@ def corpus_root(tmp_path_factory) -> Path:
             result={"plan": {**plan, "plan_id": plan_id}, "plan_id": plan_id},
         )
         plans.store_plan(faber / "state", result)
+    (root / "app").mkdir()
+    (root / "app" / ".env").write_text(f"DATABASE_URL={ENVIRON['STAGING_DATABASE_URL']}\n")
     return root
+
+
+def fill(text: str, root: Path) -> str:
+    """The case's text with {root}, {migrate_plan} and {restore_plan} filled in."""
+    for name, value in PLAN_IDS.items():
+        text = text.replace("{" + name + "}", value)
+    return text.replace("{root}", str(root))
 
 
 def payload_for(case: dict, root: Path) -> dict:
     """The PreToolUse input Claude Code would send for this case."""
     tool = case.get("tool", "Bash")
     if tool == "Bash":
-        tool_input = {"command": case["bash"].replace("{root}", str(root))}
+        tool_input = {"command": fill(case["bash"], root)}
     else:
         key = "notebook_path" if tool == "NotebookEdit" else "file_path"
-        tool_input = {key: case["path"].replace("{root}", str(root)), "content": "x"}
+        tool_input = {key: fill(case["path"], root), "content": "x"}
     return {
         "session_id": "test-session",
         "transcript_path": "/tmp/transcript.jsonl",
@@ -158,7 +175,7 @@ def check(case: dict, output: dict | None) -> None:
     specific = output["hookSpecificOutput"]
     assert specific["hookEventName"] == "PreToolUse"
     assert specific["permissionDecision"] == case["expect"], f"{case['id']}: {specific}"
-    assert case.get("contains", "") in specific["permissionDecisionReason"], specific
+    assert fill(case.get("contains", ""), Path("/")) in specific["permissionDecisionReason"], specific
 
 
 def run_hook(payload: dict | str, environ: dict) -> tuple[int, str, str]:

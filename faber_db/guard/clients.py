@@ -151,12 +151,24 @@ def _judge_prisma(command: SimpleCommand, project: Project) -> tuple[ProtectedEn
         return None
     env = reached(command, project)
     if env is None and "DATABASE_URL" not in command.assignments:
-        url = project.environ.get("DATABASE_URL")
+        url = project.environ.get("DATABASE_URL") or _dotenv_url(command.cwd, project.root)
         if url and "*" not in command.unset:
             env = next((p for p in project.protected if _same_database(p, url, project)), None)
     if env is None:
         return None
     return env, f"prisma {' '.join(words[:2])}"
+
+
+def _dotenv_url(cwd: Path, root: Path) -> str | None:
+    """DATABASE_URL from the .env files Prisma reads (the project's and prisma/'s)."""
+    for directory in dict.fromkeys((cwd, root)):
+        for name in (".env", "prisma/.env"):
+            text = _read(directory, name)
+            for line in (text or "").splitlines():
+                key, _, value = line.strip().removeprefix("export ").partition("=")
+                if key.strip() == "DATABASE_URL" and value.strip():
+                    return value.strip().strip("'\"")
+    return None
 
 
 def _operands(args: list[str], with_value: set[str]) -> list[str]:

@@ -25,6 +25,11 @@ def strongest(decisions: list[Decision]) -> Decision | None:
     for decision in decisions:
         if best is None or RANK[decision.kind] > RANK[best.kind]:
             best = decision
+    asks = [d for d in decisions if d.kind == "ask"]
+    if best is not None and best.kind == "ask" and len(asks) > 1:
+        # Several approvals in one call: the person sees every one of them.
+        reason = "\n\n".join(d.reason for d in asks)
+        return Decision("ask", f"This call asks {len(asks)} things:\n\n{reason}", best.environment)
     return best
 
 

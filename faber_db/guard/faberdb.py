@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faber_db.guard.decision import Decision
-from faber_db.guard.planview import load_plan, plan_file, summarise
+from faber_db.guard.planview import load_plan, plan_file, plan_matches_id, summarise
 from faber_db.guard.project import Project
 from faber_db.guard.shell import INTERPRETERS, SimpleCommand
 
 GATED = ("migrate", "rollback", "restore", "resolve", "backups-delete", "backups-prune")
 WITH_ENV = {"migrate", "rollback", "restore", "resolve", "backup", "status", "check", "db-create"}
+SUBCOMMANDS = {"migrate", "rollback", "restore", "resolve", "backups", "backup", "status", "check"}
 GUARD_VARIABLES = {"CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "FABER_DB_CONFIG", "FABER_DB_AGENT"}
 VALUE_OPTIONS = {"--config", "--approve", "--from", "--into", "--label", "--retention-days",
                  "--name", "--from-file", "--reason", "--migration", "--limit"}  # fmt: skip
@@ -54,6 +55,9 @@ def faber_args(command: SimpleCommand) -> list[str] | None:
             return rest[1:]
     if name in ("uvx", "pipx", "uv") and "faber-db" in argv:
         return argv[argv.index("faber-db") + 1 :]
+    hidden = "$" in argv[0] or "`" in argv[0]
+    if hidden and ("faber" in argv[0] or (len(argv) > 1 and argv[1] in SUBCOMMANDS)):
+        return argv[1:]  # "$(which faber-db)" or "$FABER" ...: judged as faber-db
     return None
 
 
@@ -148,6 +152,14 @@ def _judge_approve(call: FaberCall, env: str | None, project: Project) -> Decisi
         return Decision(
             "deny",
             f"faber-db guard: plan {call.approve} was never shown by faber-db in this project. {again}",
+            env,
+            call.approve,
+        )
+    if not plan_matches_id(record):
+        return Decision(
+            "deny",
+            f"faber-db guard: the stored plan {call.approve} does not match its id (it was changed "
+            f"after faber-db wrote it). {again}",
             env,
             call.approve,
         )

@@ -5,6 +5,7 @@ affected rows, the data-loss figures and the pre-step backup."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -32,6 +33,14 @@ def load_plan(state_dir: Path, plan_id: str) -> dict | None:
     if not isinstance(record, dict) or record.get("plan_id") != plan_id:
         return None
     return record if isinstance(record.get("plan"), dict) else None
+
+
+def plan_matches_id(record: dict) -> bool:
+    """True when the stored plan hashes to its plan id (as faber_db.plans.plan_id), so
+    what the person reads is exactly what `--approve <plan_id>` lets faber-db do."""
+    body = {k: v for k, v in record["plan"].items() if k not in ("plan_id", "display")}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return "plan-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16] == record["plan_id"]
 
 
 def summarise(record: dict) -> str:
