@@ -175,7 +175,9 @@ def check(case: dict, output: dict | None) -> None:
     specific = output["hookSpecificOutput"]
     assert specific["hookEventName"] == "PreToolUse"
     assert specific["permissionDecision"] == case["expect"], f"{case['id']}: {specific}"
-    assert fill(case.get("contains", ""), Path("/")) in specific["permissionDecisionReason"], specific
+    assert fill(case.get("contains", ""), Path("/")) in specific["permissionDecisionReason"], (
+        specific
+    )
 
 
 def run_hook(payload: dict | str, environ: dict) -> tuple[int, str, str]:
