@@ -12,7 +12,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-@pytest.mark.parametrize("script", ["backup.py", "restore.py", "migrate.py"])
+@pytest.mark.parametrize("script", ["backup.py", "restore.py", "migrate.py", "guard.py"])
 def test_bench_script_loads(script):
     completed = subprocess.run(
         [sys.executable, str(BENCH / script), "--help"], cwd=BENCH, capture_output=True, text=True

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from faber_db.guard.decision import Decision
@@ -29,17 +28,17 @@ VALUE_OPTIONS = {"--config", "--approve", "--from", "--into", "--label", "--rete
                  "--name", "--from-file", "--reason", "--migration", "--limit"}  # fmt: skip
 
 
-@dataclass
 class FaberCall:
     """One faber-db invocation, as its arguments say."""
 
-    operation: str
-    env: str | None
-    approve: str | None
-    yes: bool
-    dry_run: bool
-    config: str | None
-    positionals: list[str]
+    def __init__(self, operation, env, approve, yes, dry_run, config, positionals) -> None:
+        self.operation: str = operation
+        self.env: str | None = env
+        self.approve: str | None = approve
+        self.yes: bool = yes
+        self.dry_run: bool = dry_run
+        self.config: str | None = config
+        self.positionals: list[str] = positionals
 
 
 def faber_args(command: SimpleCommand) -> list[str] | None:

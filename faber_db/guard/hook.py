@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from faber_db.guard.decision import Decision, hook_output, strongest
@@ -146,18 +147,28 @@ def after_tool(payload: dict, environ=None) -> None:
 
 
 def handle(payload: dict, environ=None) -> dict | None:
-    """One hook call: the JSON to print (None: print nothing)."""
-    event = payload.get("hook_event_name")
-    if event == "PostToolUse":
+    """One hook call, done in full (the denial recorded before returning): the JSON to
+    print (None: print nothing)."""
+    output, follow_up = respond(payload, environ)
+    if follow_up is not None:
+        follow_up()
+    return output
+
+
+def respond(payload: dict, environ=None) -> tuple[dict | None, Callable[[], None] | None]:
+    """The JSON to print, and work that may finish after it was printed (recording a
+    denial imports faber-db's audit writer, which would double a denial's latency)."""
+    if payload.get("hook_event_name") == "PostToolUse":
         after_tool(payload, environ)
-        return None
+        return None, None
     decision = decide(payload, environ)
     if decision is not None and decision.kind == "deny":
-        decision = _with_denial_recorded(decision, payload, environ)
-    return hook_output(decision)
+        return hook_output(decision), lambda: record_denial_of(decision, payload, environ)
+    return hook_output(decision), None
 
 
-def _with_denial_recorded(decision: Decision, payload: dict, environ) -> Decision:
+def record_denial_of(decision: Decision, payload: dict, environ) -> None:
+    """Append the denied attempt to the audit trail of the project it was made in."""
     from faber_db.errors import FaberError
     from faber_db.guard.record import record_denial
 
@@ -167,8 +178,28 @@ def _with_denial_recorded(decision: Decision, payload: dict, environ) -> Decisio
         if project is not None:
             record_denial(project, decision, payload)
     except (OSError, ValueError, FaberError, ProjectConfigError) as exc:
-        decision.reason += f"\n(the guard could not record this in the audit trail: {exc})"
-    return decision
+        # The call stays refused; only its record is missing, and the message says so.
+        sys.stderr.write(f"faber-db guard: could not record a denial in the audit trail: {exc}\n")
+
+
+def in_background(task: Callable[[], None]) -> None:
+    """Run task in a detached child, so Claude Code has the answer without waiting for it
+    (the child lets go of stdin/stdout/stderr first). Without fork, run it here."""
+    try:
+        pid = os.fork()
+    except (AttributeError, OSError):
+        task()
+        return
+    if pid:
+        return
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        task()
+    finally:
+        os._exit(0)
 
 
 def fail_safe(payload_text: str, error: BaseException) -> dict | None:
@@ -193,10 +224,12 @@ def main(stdin=None, stdout=None) -> int:
         payload = json.loads(text)
         if not isinstance(payload, dict):
             raise ValueError("the hook input is not a JSON object")
-        output = handle(payload)
+        output, follow_up = respond(payload)
     except Exception as exc:  # noqa: BLE001 - the guard must answer, never crash open
-        output = fail_safe(text, exc)
+        output, follow_up = fail_safe(text, exc), None
     if output is not None:
         stdout.write(json.dumps(output))
-        stdout.flush()
+    stdout.flush()
+    if follow_up is not None:
+        in_background(follow_up)
     return 0

@@ -5,7 +5,6 @@ affected rows, the data-loss figures and the pre-step backup."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -38,6 +37,8 @@ def load_plan(state_dir: Path, plan_id: str) -> dict | None:
 def plan_matches_id(record: dict) -> bool:
     """True when the stored plan hashes to its plan id (as faber_db.plans.plan_id), so
     what the person reads is exactly what `--approve <plan_id>` lets faber-db do."""
+    import hashlib
+
     body = {k: v for k, v in record["plan"].items() if k not in ("plan_id", "display")}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return "plan-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16] == record["plan_id"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -26,27 +25,27 @@ class ProjectConfigError(ValueError):
     """The project's config exists but cannot be read."""
 
 
-@dataclass(frozen=True)
 class ProtectedEnv:
     """One protected environment and the ways a command can name its database."""
 
-    name: str
-    variable: str
-    url: str | None
-    host: str | None
-    database: str | None
-    sqlite_path: Path | None
+    def __init__(self, name, variable, url, host, database, sqlite_path) -> None:
+        self.name: str = name
+        self.variable: str = variable
+        self.url: str | None = url
+        self.host: str | None = host
+        self.database: str | None = database
+        self.sqlite_path: Path | None = sqlite_path
 
 
-@dataclass
 class Project:
     """A faber-db project found from a working directory."""
 
-    config_path: Path
-    root: Path
-    data: dict
-    protected: list[ProtectedEnv] = field(default_factory=list)
-    environ: dict = field(default_factory=dict)
+    def __init__(self, config_path: Path, root: Path, data: dict, environ: dict) -> None:
+        self.config_path = config_path
+        self.root = root
+        self.data = data
+        self.environ = environ
+        self.protected: list[ProtectedEnv] = []
 
     @property
     def faber_dir(self) -> Path:

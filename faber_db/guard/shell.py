@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 MAX_DEPTH = 8
@@ -72,19 +71,30 @@ class ShellParseError(ValueError):
     """The command could not be read the way a shell would read it."""
 
 
-@dataclass
 class SimpleCommand:
     """One command the shell would run, with what surrounds it."""
 
-    argv: list[str]
-    cwd: Path
-    assignments: dict[str, str] = field(default_factory=dict)
-    redirects: list[tuple[str, str]] = field(default_factory=list)
-    stdin_text: str | None = None
-    producer: SimpleCommand | None = None
-    wrappers: tuple[str, ...] = ()
-    unset: frozenset[str] = frozenset()
-    remote_host: str | None = None
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: Path,
+        assignments: dict[str, str] | None = None,
+        redirects: list[tuple[str, str]] | None = None,
+        stdin_text: str | None = None,
+        producer: SimpleCommand | None = None,
+        wrappers: tuple[str, ...] = (),
+        unset: frozenset[str] = frozenset(),
+        remote_host: str | None = None,
+    ) -> None:
+        self.argv = argv
+        self.cwd = cwd
+        self.assignments = assignments if assignments is not None else {}
+        self.redirects = redirects if redirects is not None else []
+        self.stdin_text = stdin_text
+        self.producer = producer
+        self.wrappers = wrappers
+        self.unset = unset
+        self.remote_host = remote_host
 
     @property
     def program(self) -> str:
@@ -111,15 +121,24 @@ class SimpleCommand:
         return [*self.argv, *self.assignments.values(), *(t for _, t in self.redirects)]
 
 
-@dataclass
 class _Context:
-    cwd: Path
-    wrappers: tuple[str, ...] = ()
-    unset: frozenset[str] = frozenset()
-    remote_host: str | None = None
-    assignments: dict[str, str] = field(default_factory=dict)
-    variables: dict[str, str] = field(default_factory=dict)
-    depth: int = 0
+    def __init__(
+        self,
+        cwd: Path,
+        wrappers: tuple[str, ...] = (),
+        unset: frozenset[str] = frozenset(),
+        remote_host: str | None = None,
+        assignments: dict[str, str] | None = None,
+        variables: dict[str, str] | None = None,
+        depth: int = 0,
+    ) -> None:
+        self.cwd = cwd
+        self.wrappers = wrappers
+        self.unset = unset
+        self.remote_host = remote_host
+        self.assignments = assignments if assignments is not None else {}
+        self.variables = variables if variables is not None else {}
+        self.depth = depth
 
 
 class _Parser:
@@ -459,12 +478,13 @@ def _split_operators(token: str) -> list[str]:
 
 def _deeper(ctx: _Context, wrapper: str, command: SimpleCommand | None = None) -> _Context:
     inherited = dict(command.assignments) if command is not None else dict(ctx.assignments)
-    return replace(
-        ctx,
+    return _Context(
+        cwd=command.cwd if command is not None else ctx.cwd,
         wrappers=(*ctx.wrappers, wrapper),
+        unset=ctx.unset,
+        remote_host=ctx.remote_host,
         assignments=inherited,
         variables=dict(ctx.variables),
-        cwd=command.cwd if command is not None else ctx.cwd,
         depth=ctx.depth + 1,
     )
 
