@@ -122,6 +122,7 @@ def build_corpus_project(root: Path) -> Path:
         plans.store_plan(faber / "state", result)
     (root / "app").mkdir()
     (root / "app" / ".env").write_text(f"DATABASE_URL={ENVIRON['STAGING_DATABASE_URL']}\n")
+    (root / "records-link").symlink_to(faber / "backups")
     return root
 
 

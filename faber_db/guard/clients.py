@@ -42,6 +42,8 @@ UNKNOWN_INPUT = "(SQL piped in from another program)"
 def reached(command: SimpleCommand, project: Project, extra: str = "") -> ProtectedEnv | None:
     """The protected environment this command's words reach, if any."""
     words = command.words()
+    # -hHOST, -dNAME, -Dshop: a short option with its value attached
+    words += [w[2:] for w in words if len(w) > 2 and w[0] == "-" and w[1] != "-"]
     if command.remote_host:
         words.append(command.remote_host)
     text = "\n".join([*words, extra])
@@ -106,6 +108,8 @@ def _sql_sources(command: SimpleCommand, dialect: str) -> tuple[list[str], str |
                 name = ""
         if name in inline:
             scripts.append(value)
+        elif name in files and value == "-":
+            pass  # the script comes from stdin, read below
         elif name in files:
             text = _read(command.cwd, value)
             if text is None:

@@ -53,6 +53,8 @@ def judge_command(command: SimpleCommand, project: Project | None) -> Decision |
         found += _judge_targets(command, operands, "move", project)
     elif program in COPIERS and operands:
         found += _judge_targets(command, operands[-1:], "overwrite", project)
+        if program == "ln":  # a link into the records is a way to change them later
+            found += _judge_targets(command, operands[:-1], "link to", project)
         if any(a.startswith(("--delete", "--remove-source")) for a in args):
             found += _judge_targets(command, operands, "delete", project)
     elif program in TRUNCATORS or program in ("tee", "sponge"):
@@ -74,11 +76,23 @@ def judge_command(command: SimpleCommand, project: Project | None) -> Decision |
 
 
 def classify(path: Path, project: Project | None) -> str | None:
-    """records, config, ancestor (a folder holding faber-db's records) or None."""
+    """records, config, ancestor (a folder holding faber-db's records) or None; for a
+    path through a symbolic link, what the link leads to counts as well."""
     try:
         resolved = Path(os.path.abspath(path))
+        real = Path(os.path.realpath(path))
     except (OSError, ValueError):
         return None
+    kinds = [_classify(resolved, project)]
+    if real != resolved:
+        kinds.append(_classify(real, project))
+    for kind in ("records", "config", "ancestor"):
+        if kind in kinds:
+            return kind
+    return None
+
+
+def _classify(resolved: Path, project: Project | None) -> str | None:
     parts = resolved.parts
     marker = CONFIG_DIR.parts
     for k in range(len(parts) - len(marker) + 1):
@@ -119,7 +133,9 @@ def _judge_targets(command, targets: list[str], action: str, project) -> list[De
             kind = classify(path, project)
             if kind is None and action in ("delete", "move") and path.is_dir():
                 kind = "ancestor" if (path / CONFIG_DIR).is_dir() else None
-            if kind == "records" or (kind == "ancestor" and action in ("delete", "move")):
+            if kind == "records" or (
+                kind == "ancestor" and action in ("delete", "move", "link to")
+            ):
                 found.append(_deny_records(target, action))
             elif kind == "config" and action in ("delete", "move"):
                 found.append(
