@@ -31,7 +31,7 @@ VALUE_OPTIONS = {"--config", "--approve", "--from", "--into", "--label", "--rete
 class FaberCall:
     """One faber-db invocation, as its arguments say."""
 
-    def __init__(self, operation, env, approve, yes, dry_run, config, positionals) -> None:
+    def __init__(self, operation, env, approve, yes, dry_run, config, positionals, force=False):
         self.operation: str = operation
         self.env: str | None = env
         self.approve: str | None = approve
@@ -39,6 +39,7 @@ class FaberCall:
         self.dry_run: bool = dry_run
         self.config: str | None = config
         self.positionals: list[str] = positionals
+        self.force: bool = force
 
 
 def faber_args(command: SimpleCommand) -> list[str] | None:
@@ -92,6 +93,7 @@ def parse_call(args: list[str]) -> FaberCall:
         dry_run="--dry-run" in flags,
         config=options.get("--config"),
         positionals=rest,
+        force="--force" in flags,
     )
 
 
@@ -101,6 +103,13 @@ def judge(command: SimpleCommand, project: Project | None, environ: dict) -> Dec
     if args is None or project is None:
         return None
     call = parse_call(args)
+    if call.operation == "init" and call.force:
+        return Decision(
+            "ask",
+            f"faber-db guard: `faber-db init --force` replaces the project's config "
+            f"({project.config_path}), its protected environments and safety policy included: "
+            "a policy change a person must see.",
+        )
     env = call.env or _environment_of(call, project)
     protected = env is not None and project.is_protected(env)
     unknown_env = env is None and call.operation in GATED and bool(project.protected)

@@ -287,7 +287,7 @@ class _Parser:
             return []
         if name in PREFIX_WRAPPERS:
             rest = _after_options(argv[1:], PREFIX_WRAPPERS[name])
-            if name == "timeout" or (name == "flock" and rest):
+            if name == "flock" and rest:  # flock FILE command...
                 rest = rest[1:]
             return self._run_rest(command, rest, name, ctx)
         if name == "timeout":

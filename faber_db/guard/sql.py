@@ -91,23 +91,20 @@ def statement_reads_only(text: str, dialect: str) -> bool:
 def _after_explain(text: str, dialect: str) -> str | None:
     tokens = tokenize(text, dialect)
     k = 1
-    analyze = False
     while k < len(tokens) and tokens[k].upper in (
         "ANALYZE", "ANALYSE", "VERBOSE", "QUERY", "PLAN", "EXTENDED", "FORMAT", "=",
         "JSON", "TEXT", "XML", "YAML", "TREE", "TRADITIONAL",
     ):  # fmt: skip
-        analyze = analyze or tokens[k].upper in ("ANALYZE", "ANALYSE")
         k += 1
     if k < len(tokens) and tokens[k].text == "(":
         close = next((j for j in range(k, len(tokens)) if tokens[j].text == ")"), None)
         if close is None:
             return None
-        analyze = analyze or any(t.upper in ("ANALYZE", "ANALYSE") for t in tokens[k:close])
         k = close + 1
     if k >= len(tokens):
         return None
-    rest = text[tokens[k].start :]
-    return rest if not analyze or statement_reads_only(rest, dialect) else rest
+    # The explained statement must itself only read: EXPLAIN ANALYZE runs it.
+    return text[tokens[k].start :]
 
 
 def _sqlglot_reads_only(text: str, dialect: str) -> bool:
