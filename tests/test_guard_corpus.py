@@ -91,6 +91,19 @@ def test_corpus_through_the_real_hook(case, corpus_root):
     check(case, json.loads(out) if out.strip() else None)
 
 
+@pytest.mark.parametrize("mode", ["bypassPermissions", "dontAsk"])
+def test_no_approval_in_a_session_that_does_not_ask(mode, corpus_root):
+    """Where Claude Code would not ask the person, an approval is refused instead."""
+    payload = payload_for(
+        {"bash": fill("faber-db migrate production --approve {migrate_plan}", corpus_root)},
+        corpus_root,
+    )
+    output = hook.handle({**payload, "permission_mode": mode}, ENVIRON)
+    decision = output["hookSpecificOutput"]
+    assert decision["permissionDecision"] == "deny"
+    assert mode in decision["permissionDecisionReason"]
+
+
 def test_denials_are_recorded_in_the_audit_trail(corpus_root):
     """A denied attempt leaves a guard-denied line naming the session."""
     trail = corpus_root / ".fractary/plugins/faber-db/audit.jsonl"

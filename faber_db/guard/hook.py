@@ -20,6 +20,8 @@ from faber_db.guard.decision import Decision, hook_output, strongest
 from faber_db.guard.project import Project, ProjectConfigError, load_project, project_from
 
 BASH = "Bash"
+# Modes in which an `ask` might be answered without the person: the guard refuses instead.
+UNASKED_MODES = {"bypassPermissions", "dontAsk"}
 FILE_TOOLS = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
 SENSITIVE = re.compile(
     r"faber[-_]db|\.fractary|audit\.jsonl|backups\.json|DATABASE_URL|FABER_DB|production|prod\b",
@@ -162,6 +164,19 @@ def respond(payload: dict, environ=None) -> tuple[dict | None, Callable[[], None
         after_tool(payload, environ)
         return None, None
     decision = decide(payload, environ)
+    if (
+        decision is not None
+        and decision.kind == "ask"
+        and payload.get("permission_mode") in UNASKED_MODES
+    ):
+        decision = Decision(
+            "deny",
+            "faber-db guard: this needs a person's answer, and this session does not ask "
+            f"(permission mode {payload.get('permission_mode')}). Run it in a session that asks. "
+            + decision.reason,
+            decision.environment,
+            decision.plan_id,
+        )
     if decision is not None and decision.kind == "deny":
         return hook_output(decision), lambda: record_denial_of(decision, payload, environ)
     return hook_output(decision), None
