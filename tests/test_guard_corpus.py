@@ -6,8 +6,10 @@ exit 0); plus the end-to-end approval flow and the fail-safe."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import random
 import sqlite3
 import subprocess
 import sys
@@ -302,3 +304,94 @@ def test_ensure_runtime_records_the_guard_interpreter(tmp_path):
     )
     assert (done.returncode, done.stdout) == (0, ""), done.stderr
     assert (tmp_path / "guard-python").read_text().strip() == sys.executable
+
+
+def test_odd_commands_never_crash_the_guard(corpus_root):
+    """Fragments shuffled into odd commands: the guard decides or says it cannot read
+    them (ShellParseError), never fails with another exception (that would mean `ask`
+    for every such call, the fail-safe, rather than a judgement)."""
+    from faber_db.guard.shell import ShellParseError
+
+    pieces = [
+        "faber-db",
+        "migrate",
+        "production",
+        "--approve",
+        "plan-0000000000000000",
+        "|",
+        "&&",
+        ";",
+        "(",
+        ")",
+        "$(",
+        "`",
+        '"',
+        "'",
+        "<<EOF",
+        "\n",
+        "EOF",
+        ">",
+        "<",
+        "psql",
+        "$STAGING_DATABASE_URL",
+        "-c",
+        "rm",
+        "-rf",
+        ".fractary",
+        "bash",
+        "ssh",
+        "env",
+        "-u",
+        "script",
+        "expect",
+        "spawn",
+        "python3",
+        "socat",
+        "EXEC:",
+        "{",
+        "}",
+        "2>&1",
+        "<<<",
+        "find",
+        "-exec",
+        "sqlite3",
+        "data/archive.db",
+        "FOO=1",
+        "export",
+        "cd",
+        "..",
+        "*",
+        "--config",
+        "mysql",
+        "-e",
+        "mysqladmin",
+        "drop",
+        "git",
+        "clean",
+        "-x",
+        "ln",
+        "dd",
+        "of=x",
+        "tee",
+        "sed",
+        "-i",
+        "sudo",
+        "timeout",
+        "xargs",
+        "docker",
+        "exec",
+        "kubectl",
+        "--",
+        "npx",
+        "prisma",
+        "db",
+        "push",
+        "cat",
+        "echo",
+        "unbuffer",
+    ]
+    rng = random.Random(14)
+    for _ in range(400):
+        command = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        with contextlib.suppress(ShellParseError):
+            hook.decide(payload_for({"bash": command}, corpus_root), ENVIRON)

@@ -45,6 +45,8 @@ class FaberCall:
 def faber_args(command: SimpleCommand) -> list[str] | None:
     """faber-db's own arguments when `command` runs faber-db, else None."""
     argv, name = command.argv, command.program
+    if not argv:
+        return None
     if name == "faber-db":
         return argv[1:]
     if INTERPRETERS.match(name) and name.startswith("python"):
