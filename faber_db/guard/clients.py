@@ -33,8 +33,8 @@ PRISMA_WRITES = {("migrate", "reset"), ("migrate", "deploy"), ("migrate", "resol
                  ("db", "push"), ("db", "execute")}  # fmt: skip
 SQL_OPTIONS = {
     "postgresql": ({"-c", "--command"}, {"-f", "--file"}),
-    "mysql": ({"-e", "--execute"}, set()),
-    "sqlite": ({"-cmd"}, set()),
+    "mysql": ({"-e", "--execute", "--init-command"}, set()),
+    "sqlite": ({"-cmd"}, {"-init"}),
 }
 UNKNOWN_INPUT = "(SQL piped in from another program)"
 
