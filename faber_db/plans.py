@@ -22,6 +22,7 @@ CONFIRMED_AT_TERMINAL = ("rollback", "restore")
 # What plan_id() produces; anything else never reaches a path.
 PLAN_ID_RE = re.compile(r"^plan-[0-9a-f]{16}$")
 PLANS_DIR = "plans"
+KEEP_PLANS_DAYS = 30
 
 
 def plan_id(plan: dict) -> str:
@@ -145,4 +146,19 @@ def store_plan(state_dir: Path, result: Result) -> Path | None:
     }
     data = json.dumps(record, indent=2, sort_keys=False, default=str).encode("utf-8")
     atomic_write(path, data)
+    _forget_old_plans(path.parent)
     return path
+
+
+def _forget_old_plans(directory: Path) -> None:
+    """Plans shown more than KEEP_PLANS_DAYS ago are stale: drop their files (an
+    --approve for one is then refused by the guard as never shown)."""
+    import time
+
+    cutoff = time.time() - KEEP_PLANS_DAYS * 86400
+    for old in directory.glob("plan-*.json"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:
+            continue

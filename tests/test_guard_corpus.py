@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 import sqlite3
 import subprocess
@@ -22,6 +23,8 @@ from guard_support import (
     CORPUS,
     ENVIRON,
     HOOK,
+    MIGRATE_PLAN,
+    PLAN_IDS,
     REPO_ROOT,
     build_corpus_project,
     fill,
@@ -33,6 +36,7 @@ from support import Project
 from faber_db import config as faber_config
 from faber_db import plans
 from faber_db.guard import hook, planview, project
+from faber_db.result import Result
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +192,25 @@ def test_guard_reads_policy_as_faber_db_does(env, tmp_path):
     assert project.is_protected(data, env) == cfg.is_protected(env)
     assert project.default_url_variable(env) == faber_config.default_url_variable(env)
     assert planview.PLAN_ID_RE.pattern == plans.PLAN_ID_RE.pattern
+
+
+def test_stale_plans_are_forgotten(tmp_path):
+    """Storing a plan drops plans shown more than 30 days ago, and only those."""
+    stale = tmp_path / "plans" / "plan-0000000000000000.json"
+    stale.parent.mkdir()
+    stale.write_text("{}")
+    month = 31 * 86400
+    os.utime(stale, (time.time() - month, time.time() - month))
+    plan = {**MIGRATE_PLAN, "plan_id": PLAN_IDS["migrate_plan"]}
+    result = Result(
+        operation="migrate",
+        status="approval_required",
+        environment="production",
+        result={"plan": plan, "plan_id": plan["plan_id"]},
+    )
+    kept = plans.store_plan(tmp_path, result)
+    assert kept.is_file() and not stale.exists()
+    assert json.loads(kept.read_text())["plan"] == plan
 
 
 def test_no_plan_path_outside_the_store(tmp_path):
