@@ -194,6 +194,38 @@ def test_guard_reads_policy_as_faber_db_does(env, tmp_path):
     assert planview.PLAN_ID_RE.pattern == plans.PLAN_ID_RE.pattern
 
 
+def test_guard_knows_faber_db_options():
+    """Every option the guard reads is one faber-db's parser has, takes a value where the
+    guard expects one, and a prefix the guard reads as it never means another option:
+    wherever another option shares that prefix, argparse finds it ambiguous."""
+    import argparse
+
+    from faber_db.cli import build_parser
+    from faber_db.guard import faberdb
+
+    parsers: list[dict[str, bool]] = []
+
+    def walk(parser, inherited: dict[str, bool]):
+        own = dict(inherited)
+        for action in parser._actions:
+            for option in action.option_strings:
+                own[option] = action.nargs != 0
+        parsers.append(own)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    walk(sub, {})
+
+    walk(build_parser(), {})
+    everywhere = {o: v for options in parsers for o, v in options.items()}
+    for option, shortest in faberdb.GUARDED_OPTIONS.items():
+        assert option in everywhere
+        for options in parsers if option != "--force" else []:  # --force: read for init only
+            clashes = [o for o in options if o != option and o.startswith(option[:shortest])]
+            assert not clashes or option in options, (option, clashes)
+    assert all(everywhere[o] for o in faberdb.VALUE_OPTIONS if o in everywhere)
+
+
 def test_stale_plans_are_forgotten(tmp_path):
     """Storing a plan drops plans shown more than 30 days ago, and only those."""
     stale = tmp_path / "plans" / "plan-0000000000000000.json"

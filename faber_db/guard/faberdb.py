@@ -24,6 +24,8 @@ GATED = ("migrate", "rollback", "restore", "resolve", "backups-delete", "backups
 WITH_ENV = {"migrate", "rollback", "restore", "resolve", "backup", "status", "check", "db-create"}
 SUBCOMMANDS = {"migrate", "rollback", "restore", "resolve", "backups", "backup", "status", "check"}
 GUARD_VARIABLES = {"CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "FABER_DB_CONFIG", "FABER_DB_AGENT"}
+# Options the guard reads, and the shortest prefix argparse could take for each.
+GUARDED_OPTIONS = {"--approve": 4, "--config": 4, "--yes": 3, "--dry-run": 4, "--force": 4}
 VALUE_OPTIONS = {"--config", "--approve", "--from", "--into", "--label", "--retention-days",
                  "--name", "--from-file", "--reason", "--migration", "--limit"}  # fmt: skip
 
@@ -70,10 +72,10 @@ def parse_call(args: list[str]) -> FaberCall:
     positionals: list[str] = []
     k = 0
     while k < len(args):
-        arg = args[k]
+        arg = _unabbreviated(args[k])
         if arg.startswith("--") and "=" in arg:
             key, value = arg.split("=", 1)
-            options[key] = value
+            options[_unabbreviated(key)] = value
         elif arg in VALUE_OPTIONS:
             options[arg] = args[k + 1] if k + 1 < len(args) else ""
             k += 1
@@ -97,6 +99,18 @@ def parse_call(args: list[str]) -> FaberCall:
         positionals=rest,
         force="--force" in flags,
     )
+
+
+def _unabbreviated(arg: str) -> str:
+    """argparse accepts a unique prefix of a long option (`--appr` for `--approve`):
+    read any prefix of an option the guard relies on as that option."""
+    name, sep, value = arg.partition("=")
+    if not name.startswith("--") or name in VALUE_OPTIONS or name in GUARDED_OPTIONS:
+        return arg
+    for option, shortest in GUARDED_OPTIONS.items():
+        if len(name) >= shortest and option.startswith(name):
+            return option + sep + value
+    return arg
 
 
 def judge(command: SimpleCommand, project: Project | None, environ: dict) -> Decision | None:
