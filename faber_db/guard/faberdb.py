@@ -101,6 +101,41 @@ def parse_call(args: list[str]) -> FaberCall:
     )
 
 
+def judge_guard_variables(command: SimpleCommand, project: Project | None) -> Decision | None:
+    """`export`/`unset`/`VAR=...` of a variable the guard relies on, on its own: in a
+    shell that lives on, later faber-db calls would run under another policy or name."""
+    if project is None or not project.protected:
+        return None
+    argv = command.argv
+    changed: dict[str, str | None] = {}
+    if argv[:1] == ["unset"] or argv[:1] == ["export"] and "-n" in argv:
+        changed = {name: None for name in argv[1:] if not name.startswith("-")}
+    elif argv[:1] in (["export"], ["declare"], ["typeset"], ["readonly"], ["local"]):
+        for word in argv[1:]:
+            name, sep, value = word.partition("=")
+            if not name.startswith("-"):
+                changed[name] = value if sep else None
+    elif not argv:
+        changed = dict(command.assignments)
+    for name, value in changed.items():
+        if name not in GUARD_VARIABLES:
+            continue
+        if (
+            name == "FABER_DB_CONFIG"
+            and value
+            and _same_config(command.cwd, value, project.config_path)
+        ):
+            continue
+        if value is None and argv[:1] != ["unset"] and "-n" not in argv:
+            continue  # `export NAME` of a value set earlier: judged where it was set
+        return Decision(
+            "deny",
+            f"faber-db guard: changing {name} in the agent's shell is refused: later faber-db "
+            "calls would run under another policy or identity. " + _RUN_PLAIN,
+        )
+    return None
+
+
 def _unabbreviated(arg: str) -> str:
     """argparse accepts a unique prefix of a long option (`--appr` for `--approve`):
     read any prefix of an option the guard relies on as that option."""

@@ -86,10 +86,10 @@ def _decide_bash(command: str, cwd: Path, projects: _Projects) -> Decision | Non
         return None
     found: list[Decision] = []
     for simple in commands:
-        if not simple.argv and not simple.redirects:
-            continue
         project = projects.at(simple.cwd)
         decision = faberdb.judge(simple, project, projects.environ)
+        if decision is None:
+            decision = faberdb.judge_guard_variables(simple, project)
         if decision is None and project is not None:
             decision = _client_decision(clients.judge_client(simple, project), simple)
         if decision is None:

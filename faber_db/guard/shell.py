@@ -233,7 +233,6 @@ class _Parser:
                 if match := ASSIGNMENT.match(word):
                     ctx.variables[match.group(1)] = match.group(2)
                     ctx.assignments[match.group(1)] = match.group(2)
-            argv = argv[:1]
         if not argv:
             for name, value in assignments.items():
                 if name not in ctx.assignments:
