@@ -80,7 +80,7 @@ def statement_reads_only(text: str, dialect: str) -> bool:
         rest = _after_explain(text, dialect)
         return rest is not None and statement_reads_only(rest, dialect)
     if head in ("SHOW", "DESCRIBE", "DESC"):
-        return not (set(words) & WRITE_WORDS)
+        return True  # SHOW CREATE TABLE t names CREATE but only reads
     if head == "PRAGMA":
         return "=" not in text and not (set(words[1:3]) & {"WRITABLE_SCHEMA"})
     if set(words) & WRITE_WORDS:
