@@ -15,6 +15,8 @@ import re
 
 from faber_db.sqlsplit import split_sql, tokenize
 
+# The hook must answer within its timeout (10 s), or Claude Code goes on without it.
+MAX_STATEMENTS = 500
 READ_HEADS = {"SELECT", "WITH", "EXPLAIN", "SHOW", "DESCRIBE", "DESC", "VALUES", "TABLE", "PRAGMA"}
 CONTROL_HEADS = {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "USE"}
 WRITE_WORDS = {
@@ -60,6 +62,8 @@ def first_write(script: str, dialect: str) -> str | None:
         statements = split_sql(text, dialect)
     except (ValueError, RecursionError):
         return text.strip()[:200] or "(unreadable SQL)"
+    if len(statements) > MAX_STATEMENTS:
+        return f"({len(statements)} statements: more than the guard checks within its time limit)"
     for statement in statements:
         if not statement_reads_only(statement.text, dialect):
             return statement.text.strip()
