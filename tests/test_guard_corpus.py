@@ -450,3 +450,11 @@ def test_odd_commands_never_crash_the_guard(corpus_root):
         command = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         with contextlib.suppress(ShellParseError):
             hook.decide(payload_for({"bash": command}, corpus_root), ENVIRON)
+
+
+def test_too_much_sql_counts_as_a_write(corpus_root):
+    """SQL too long to check in time is not waved through: the hook must answer."""
+    body = "\n".join(f"SELECT {i};" for i in range(600))
+    command = f"psql \"$STAGING_DATABASE_URL\" <<'SQL'\n{body}\nSQL"
+    decision = hook.decide(payload_for({"bash": command}, corpus_root), ENVIRON)
+    assert decision.kind == "deny" and "600 statements" in decision.reason
