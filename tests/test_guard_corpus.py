@@ -458,3 +458,12 @@ def test_too_much_sql_counts_as_a_write(corpus_root):
     command = f"psql \"$STAGING_DATABASE_URL\" <<'SQL'\n{body}\nSQL"
     decision = hook.decide(payload_for({"bash": command}, corpus_root), ENVIRON)
     assert decision.kind == "deny" and "600 statements" in decision.reason
+
+
+def test_records_of_a_project_without_config_are_kept(tmp_path):
+    """With its config gone (or unreadable elsewhere), faber-db's folders still hold
+    backups: deleting them, or a folder above them, is refused."""
+    (tmp_path / ".fractary" / "plugins" / "faber-db" / "backups").mkdir(parents=True)
+    for command in ("rm -rf .fractary", "rm -rf .fractary/plugins", "mv .fractary /tmp/x"):
+        decision = hook.decide(payload_for({"bash": command}, tmp_path), ENVIRON)
+        assert decision is not None and decision.kind == "deny", command

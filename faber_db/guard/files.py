@@ -131,8 +131,8 @@ def _judge_targets(command, targets: list[str], action: str, project) -> list[De
     for target in targets:
         for path in _expand(command.cwd, target):
             kind = classify(path, project)
-            if kind is None and action in ("delete", "move") and path.is_dir():
-                kind = "ancestor" if (path / CONFIG_DIR).is_dir() else None
+            if kind is None and action in ("delete", "move") and _holds_records(path):
+                kind = "ancestor"
             if kind == "records" or (
                 kind == "ancestor" and action in ("delete", "move", "link to")
             ):
@@ -155,6 +155,17 @@ def _judge_targets(command, targets: list[str], action: str, project) -> list[De
                 )
             )
     return found
+
+
+def _holds_records(path: Path) -> bool:
+    """A folder holding .fractary/plugins/faber-db: a project, its .fractary or its plugins."""
+    if (path / CONFIG_DIR).is_dir():
+        return True
+    parts = CONFIG_DIR.parts
+    for k in range(1, len(parts)):
+        if path.parts[-k:] == parts[:k] and path.joinpath(*parts[k:]).is_dir():
+            return True
+    return False
 
 
 def _expand(cwd: Path, target: str) -> list[Path]:
