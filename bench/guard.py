@@ -40,11 +40,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
-def time_calls(argv: list[str], inputs: list[str], env: dict, runs: int) -> list[float]:
-    """Wall seconds of each call (every input, `runs` times)."""
+def time_calls(
+    argv: list[str], inputs: list[str], env: dict, runs: int, pause: float
+) -> list[float]:
+    """Wall seconds of each call (every input, `runs` times), `pause` seconds apart."""
     times = []
     for _ in range(runs):
         for text in inputs:
+            time.sleep(pause)
             started = time.perf_counter()
             done = subprocess.run(argv, input=text, capture_output=True, text=True, env=env)
             times.append(time.perf_counter() - started)
@@ -68,6 +71,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="passes over the corpus (default 3)")
     parser.add_argument("--python", default=sys.executable, help="the interpreter the hook uses")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.05,
+        help="seconds between calls (default 0.05): real tool calls are seconds apart, and a "
+        "denial's audit line is written by a background child after the answer",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = build_corpus_project(Path(scratch) / "project")
@@ -80,19 +90,24 @@ def main() -> None:
         hooks = json.loads((REPO / "hooks" / "hooks.json").read_text())["hooks"]
         command = hooks["PreToolUse"][0]["hooks"][0]["command"]
         rows = {
-            "python -c pass": time_calls([args.python, "-c", "pass"], inputs, env, args.runs),
+            "python -c pass": time_calls(
+                [args.python, "-c", "pass"], inputs, env, args.runs, args.pause
+            ),
             "guard.py, interpreter started directly": time_calls(
-                [args.python, str(HOOK)], inputs, env, args.runs
+                [args.python, str(HOOK)], inputs, env, args.runs, args.pause
             ),
             "hooks.json command (sh, then exec)": time_calls(
-                ["sh", "-c", command], inputs, env, args.runs
+                ["sh", "-c", command], inputs, env, args.runs, args.pause
             ),
         }
         shim = shutil.which("python3", path=env["PATH"])
         if shim and Path(shim).read_bytes()[:2] == b"#!":
-            rows[f"guard.py via {shim} (a shim)"] = time_calls([shim, str(HOOK)], inputs, env, 1)
+            rows[f"guard.py via {shim} (a shim)"] = time_calls(
+                [shim, str(HOOK)], inputs, env, 1, args.pause
+            )
     report = {
         "python": args.python,
+        "pause_seconds": args.pause,
         "cases": len(CORPUS),
         "runs": args.runs,
         "results": {name: summary(times) for name, times in rows.items()},

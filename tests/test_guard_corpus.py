@@ -192,6 +192,10 @@ def test_guard_reads_policy_as_faber_db_does(env, tmp_path):
     assert project.is_protected(data, env) == cfg.is_protected(env)
     assert project.default_url_variable(env) == faber_config.default_url_variable(env)
     assert planview.PLAN_ID_RE.pattern == plans.PLAN_ID_RE.pattern
+    from faber_db.guard import sql
+    from faber_db.safety import parsing
+
+    assert sql.SQLGLOT_DIALECTS == parsing.SQLGLOT_DIALECTS
 
 
 def test_guard_knows_faber_db_options():

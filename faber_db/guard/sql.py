@@ -15,6 +15,7 @@ import re
 
 from faber_db.sqlsplit import split_sql, tokenize
 
+SQLGLOT_DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
 # The hook must answer within its timeout (10 s), or Claude Code goes on without it.
 MAX_STATEMENTS = 500
 READ_HEADS = {"SELECT", "WITH", "EXPLAIN", "SHOW", "DESCRIBE", "DESC", "VALUES", "TABLE", "PRAGMA"}
@@ -112,16 +113,33 @@ def _after_explain(text: str, dialect: str) -> str | None:
 
 
 def _sqlglot_reads_only(text: str, dialect: str) -> bool:
+    # sqlglot directly, with faber_db.safety.parsing's dialect names: importing the
+    # safety package as well would add about 20 ms to a hook call.
     try:
-        from sqlglot import exp
+        import logging  # already loaded by sqlglot
 
-        from faber_db.safety.parsing import parse_statement
+        import sqlglot
+        from sqlglot import exp
+        from sqlglot.errors import SqlglotError
     except ImportError:  # no sqlglot in this interpreter: the keyword scan decides
         return True
-    parsed = parse_statement(text, dialect)
-    if parsed is None:
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # no warnings on the hook's stderr
+    try:
+        parsed = [
+            e for e in sqlglot.parse(text, read=SQLGLOT_DIALECTS.get(dialect)) if e is not None
+        ]
+    except (SqlglotError, RecursionError, ValueError):
         return False
-    if not isinstance(parsed, exp.Query):
+    if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):
         return False
-    writes = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter)
-    return not (parsed.find(*writes) is not None or parsed.find(exp.Into) is not None)
+    writes = (
+        exp.Insert,
+        exp.Update,
+        exp.Delete,
+        exp.Merge,
+        exp.Create,
+        exp.Drop,
+        exp.Alter,
+        exp.Into,
+    )
+    return parsed[0].find(*writes) is None
