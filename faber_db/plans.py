@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from pathlib import Path
 
 from faber_db.approval import Approval
 from faber_db.audit_policy import PolicyDrift, policy_drift, record_approval
@@ -24,6 +26,10 @@ from faber_db.result import Result
 ALWAYS_GATED = ("migrate", "rollback", "restore", "resolve")
 DEFAULT_GATED = ("migrate", "rollback", "restore", "backups-delete", "backups-prune", "resolve")
 CONFIRMED_AT_TERMINAL = ("rollback", "restore")
+# What plan_id() produces; anything else never reaches a path.
+PLAN_ID_RE = re.compile(r"^plan-[0-9a-f]{16}$")
+PLANS_DIR = "plans"
+KEEP_PLANS_DAYS = 30
 
 
 def plan_id(plan: dict) -> str:
@@ -170,3 +176,50 @@ def approval_required(operation: str, env: str | None, plan: dict, message: str)
             f"--approve {plan['plan_id']}",
         ],
     )
+
+
+def plan_path(state_dir: Path, value: str) -> Path | None:
+    """Where a shown plan is kept (state/plans/<plan_id>.json), or None for a value
+    that is not a plan id (so no caller's text ever reaches a path unchecked)."""
+    if not isinstance(value, str) or not PLAN_ID_RE.match(value):
+        return None
+    return state_dir / PLANS_DIR / f"{value}.json"
+
+
+def store_plan(state_dir: Path, result: Result) -> Path | None:
+    """Keep the plan of an approval_required Result under the state folder, so the
+    Claude Code guard can show a person exactly what they approve without
+    connecting to a database. Returns the file written (None when there is no plan)."""
+    plan = result.result.get("plan") if result.status == "approval_required" else None
+    path = plan_path(state_dir, result.result.get("plan_id", ""))
+    if not isinstance(plan, dict) or path is None:
+        return None
+    from faber_db.fsutil import atomic_write
+    from faber_db.timeutil import format_utc, utcnow
+
+    record = {
+        "plan_id": result.result["plan_id"],
+        "operation": result.operation,
+        "environment": result.environment,
+        "shown_at": format_utc(utcnow()),
+        "message": result.message,
+        "plan": plan,
+    }
+    data = json.dumps(record, indent=2, sort_keys=False, default=str).encode("utf-8")
+    atomic_write(path, data)
+    _forget_old_plans(path.parent)
+    return path
+
+
+def _forget_old_plans(directory: Path) -> None:
+    """Plans shown more than KEEP_PLANS_DAYS ago are stale: drop their files (an
+    --approve for one is then refused by the guard as never shown)."""
+    import time
+
+    cutoff = time.time() - KEEP_PLANS_DAYS * 86400
+    for old in directory.glob("plan-*.json"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:
+            continue

@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run_command(args, context)
     if result.status == "error" and not result.suggestions:
         result.suggestions = fallback_suggestions(parser, words, result.error or {})
+    keep_plan(context, result)
     audit_operation(
         context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started
     )
@@ -168,6 +169,19 @@ def audit_operation(
         record_line(context.config, result, argv, duration)
     except (OSError, ValueError, FaberError) as exc:
         result.warnings.append(f"could not write the audit trail: {exc}")
+
+
+def keep_plan(context: CommandContext, result: Result) -> None:
+    """Store the plan of an approval_required Result (state/plans/<plan_id>.json)
+    for the Claude Code guard; a failure to store it is a warning, not an error."""
+    if result.status != "approval_required" or "config" not in vars(context):
+        return
+    from faber_db.plans import store_plan
+
+    try:
+        store_plan(context.config.state_dir, result)
+    except OSError as exc:
+        result.warnings.append(f"could not keep the plan for the Claude Code guard: {exc}")
 
 
 def error_result(error: FaberError, operation: str, environment: str | None) -> Result:

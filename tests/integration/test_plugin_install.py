@@ -162,6 +162,8 @@ def test_session_start_hook_prepares_the_runtime(installed_plugin, bare_python, 
     assert first.returncode == 0, first.stderr
     assert first.stdout == ""  # a SessionStart hook's stdout would reach the model
     assert (data / "venv" / ".faber-db-stamp").is_file()
+    # The guard hook starts the interpreter recorded here (the private runtime's).
+    assert (data / "guard-python").read_text().strip() == str(data / "venv" / "bin" / "python")
 
     again = run(shell, runtime_home, env)
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")

@@ -12,7 +12,9 @@ from support import REPO_ROOT
 BENCH = REPO_ROOT / "bench"
 
 
-@pytest.mark.parametrize("script", ["backup.py", "restore.py", "migrate.py", "check.py"])
+@pytest.mark.parametrize(
+    "script", ["backup.py", "restore.py", "migrate.py", "check.py", "guard.py"]
+)
 def test_bench_script_loads(script):
     completed = subprocess.run(
         [sys.executable, str(BENCH / script), "--help"], cwd=BENCH, capture_output=True, text=True
