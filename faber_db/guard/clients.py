@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from faber_db.guard.project import LOCAL_HOSTS, Project, ProtectedEnv, describe_url
-from faber_db.guard.shell import SimpleCommand, _literal_input
+from faber_db.guard.shell import SimpleCommand, _literal_input, positional_args
 
 SQL_CLIENTS = {
     "psql": "postgresql",
@@ -141,7 +141,7 @@ def _judge_admin(command: SimpleCommand, env: ProtectedEnv) -> tuple[ProtectedEn
         return env, "pg_restore into the database"
     if program == "dropdb":
         return env, "dropdb (drops the database)"
-    words = _operands(
+    words = positional_args(
         args, {"-h", "-u", "-P", "-S", "-p", "-c", "-i", "-O", "--host", "--user", "--port"}
     )
     if words and all(w.lower() in ADMIN_READS for w in words):
@@ -173,18 +173,6 @@ def _dotenv_url(cwd: Path, root: Path) -> str | None:
                 if key.strip() == "DATABASE_URL" and value.strip():
                     return value.strip().strip("'\"")
     return None
-
-
-def _operands(args: list[str], with_value: set[str]) -> list[str]:
-    out, skip = [], False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in with_value:
-            skip = True
-        elif not arg.startswith("-"):
-            out.append(arg)
-    return out
 
 
 def _reaches(env: ProtectedEnv, text: str, words: list[str], cwd: Path, project) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from faber_db.guard.decision import Decision
 from faber_db.guard.project import CONFIG_DIR, CONFIG_NAMES, Project
-from faber_db.guard.shell import INTERPRETERS, SimpleCommand
+from faber_db.guard.shell import INTERPRETERS, SimpleCommand, positional_args
 
 DELETERS = {"rm", "unlink", "rmdir", "shred", "srm", "trash", "trash-put", "wipe"}
 MOVERS = {"mv"}
@@ -59,7 +59,7 @@ def judge_command(command: SimpleCommand, project: Project | None) -> Decision |
             found += _judge_targets(command, operands, "delete", project)
     elif program in TRUNCATORS or program in ("tee", "sponge"):
         found += _judge_targets(
-            command, _without_values(args, {"-s", "--size", "-l"}), "overwrite", project
+            command, positional_args(args, {"-s", "--size", "-l"}), "overwrite", project
         )
     elif program == "dd":
         targets = [a[3:] for a in args if a.startswith("of=")]
@@ -263,18 +263,6 @@ def _ask_config(target: str) -> Decision:
         f"faber-db guard: this changes faber-db's config {target}. Its protected_environments "
         "and safety settings are policy: check the change before allowing it.",
     )
-
-
-def _without_values(args: list[str], with_value: set[str]) -> list[str]:
-    out, skip = [], False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in with_value:
-            skip = True
-        elif not arg.startswith("-"):
-            out.append(arg)
-    return out
 
 
 def _in_place(arg: str) -> bool:

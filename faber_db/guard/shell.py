@@ -464,6 +464,20 @@ def parse_command(command: str, cwd: Path) -> list[SimpleCommand]:
     return parser.parse(command, _Context(cwd=cwd))
 
 
+def positional_args(args: list[str], with_value: set[str]) -> list[str]:
+    """The arguments that are not options, skipping the value of each option in
+    `with_value` (`-s 0 file` -> `file`)."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in with_value:
+            skip = True
+        elif not arg.startswith("-"):
+            out.append(arg)
+    return out
+
+
 def _split_operators(token: str) -> list[str]:
     out, i = [], 0
     while i < len(token):
