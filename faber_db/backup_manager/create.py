@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +38,7 @@ from faber_db.errors import (
 from faber_db.fsutil import fsync_directory
 from faber_db.handler_runner import HandlerCall, RunningHandler, handler_paths_env
 from faber_db.human_text import human_size
+from faber_db.interrupts import interrupts_deferred
 from faber_db.result import Progress
 from faber_db.timeutil import format_utc, utcnow
 from faber_db.workspace import partial_workspace, remove_stale_workspaces
@@ -173,7 +172,8 @@ def take_backup(
     env_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     remove_stale_workspaces(env_dir)
     started, clock = utcnow(), time.monotonic()
-    with partial_workspace(env_dir) as work:
+    arrived: list[int] = []
+    with ExitStack() as held, partial_workspace(env_dir) as work:
         with engine.session() as db, secret_files() as secrets:
             server_version = engine.server_version(db)
             check_disk_space(env_dir, engine.database_size(db), plan.compression)
@@ -198,7 +198,16 @@ def take_backup(
             time.monotonic() - clock,
             server_version,
         )
+        # From the recording to the end of the workspace's clean-up, an interrupt
+        # waits: the backup is recorded whole, and the command then says so.
+        held.enter_context(interrupts_deferred(arrived))
         entry = _record(config, target, plan, dump)
+    if arrived:
+        raise OperationInterruptedError(
+            f"Interrupted as backup {entry.id} was being recorded: it is recorded, complete"
+            " and verified, and it stays; nothing else ran.",
+            suggestions=[f"faber-db backups list {target.environment}"],
+        )
     return entry, plan.warnings
 
 
@@ -335,16 +344,14 @@ def _record(config: Config, target: Target, plan: BackupPlan, dump: FinishedDump
     """Under the catalogue lock: pick a unique id, rename the dump into place, add the entry.
 
     If anything fails after the rename, the renamed file is removed again, so no
-    unrecorded file that looks like a backup is left behind. Ctrl-C and SIGTERM wait
-    until the entry is written: one arriving just after the catalogue was replaced
-    would otherwise remove a file the catalogue lists. The interrupt still stops the
-    command, with the backup recorded."""
+    unrecorded file that looks like a backup is left behind. The caller holds Ctrl-C
+    and SIGTERM from here on (take_backup): one arriving just after the catalogue was
+    replaced would otherwise remove a file the catalogue lists."""
     catalogue = Catalogue.for_config(config)
     env_dir = dump.output.parent.parent
     final: Path | None = None
-    arrived: list[int] = []
     try:
-        with _interrupts_deferred(arrived), catalogue.update() as entries:
+        with catalogue.update() as entries:
             suffix = dump.output.name.removeprefix("backup")
             ids = {e.id for e in entries}
             backup_id = new_backup_id(
@@ -361,29 +368,7 @@ def _record(config: Config, target: Target, plan: BackupPlan, dump: FinishedDump
         if final is not None and final.exists():
             shutil.rmtree(final) if final.is_dir() else final.unlink()
         raise
-    if arrived:
-        raise OperationInterruptedError(
-            f"Interrupted as backup {entry.id} was being recorded: it is recorded, complete"
-            " and verified, and it stays; nothing else ran.",
-            suggestions=[f"faber-db backups list {target.environment}"],
-        )
     return entry
-
-
-@contextmanager
-def _interrupts_deferred(arrived: list[int]) -> Iterator[None]:
-    """Hold SIGINT and SIGTERM (their numbers go to `arrived`) until the block ends.
-    Signal handlers belong to the main thread; elsewhere nothing is held."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, lambda n, _: arrived.append(n)) for signum in held}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _entry(

@@ -34,6 +34,7 @@ from faber_db.cli.usage import (
 )
 from faber_db.errors import FaberError, OperationInterruptedError
 from faber_db.exit_codes import ExitStatus, exit_status_for_error
+from faber_db.interrupts import interrupts_deferred
 from faber_db.result import Result
 
 COMMAND_MODULES = [
@@ -100,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     result = run_command(args, context)
     if result.status == "error" and not result.suggestions:
         result.suggestions = fallback_suggestions(parser, words, result.error or {})
-    keep_plan(context, result)
-    audit_operation(
-        context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started
-    )
-    render(result, as_json, context)
+    # The work is done: an interrupt now must not cost its audit line or its answer
+    # (nor end in a traceback), so it waits until both are written.
+    with interrupts_deferred([]):
+        keep_plan(context, result)
+        audit_operation(
+            context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started
+        )
+        render(result, as_json, context)
     return int(result.resolved_exit_status())
 
 

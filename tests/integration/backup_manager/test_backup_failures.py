@@ -132,6 +132,72 @@ def test_ctrl_c_as_the_entry_is_written_keeps_the_listed_backup(project):
     assert code == 0, verified
 
 
+# The real CLI, with a Ctrl-C while the backup's workspace is being removed (after it
+# was recorded), or while the result is being printed.
+CTRL_C_DURING = """
+import os, shutil, signal, sys
+from faber_db import workspace
+from faber_db.cli import entry_point
+
+render_module = sys.modules["faber_db.cli.render"]
+
+moment = sys.argv.pop(1)
+if moment == "cleanup":
+    remove = shutil.rmtree
+
+    def remove_then_interrupt(path, *args, **kwargs):
+        if ".faber-partial-" in str(path):
+            os.kill(os.getpid(), signal.SIGINT)
+        remove(path, *args, **kwargs)
+
+    workspace.shutil.rmtree = remove_then_interrupt
+else:
+    import json, types
+
+    def dumps_then_interrupt(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return json.dumps(*args, **kwargs)
+
+    # Only the renderer's json: the catalogue and the audit trail write JSON too.
+    render_module.json = types.SimpleNamespace(dumps=dumps_then_interrupt, loads=json.loads)
+sys.argv[0] = "faber-db"
+entry_point()
+"""
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_ctrl_c_after_the_backup_is_recorded_says_so_and_never_ends_in_a_traceback(project):
+    project.database.script(["CREATE TABLE t (id INTEGER PRIMARY KEY)", "INSERT INTO t VALUES (1)"])
+
+    def run(moment: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", CTRL_C_DURING, moment, "backup", "dev", "--json"],
+            cwd=project.root,
+            env={**os.environ, **project.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    during_cleanup = run("cleanup")
+    assert during_cleanup.returncode == 130, during_cleanup.stdout + during_cleanup.stderr
+    out = json.loads(during_cleanup.stdout)
+    [entry] = project.catalogue()["backups"]
+    assert entry["id"] in out["message"] and "nothing was recorded" not in out["message"]
+    assert (project.root / entry["file"]).exists()
+
+    during_output = run("render")
+    assert "Traceback" not in during_output.stderr, during_output.stderr
+    assert during_output.returncode == 0, during_output.stderr
+    assert json.loads(during_output.stdout)["status"] == "success"
+    assert len(project.catalogue()["backups"]) == 2
+    audited = (project.config_dir / "audit.jsonl").read_text().splitlines()
+    assert (
+        sum('"operation": "backup"' in line or '"operation":"backup"' in line for line in audited)
+        == 2
+    )
+
+
 def _dump_processes_for(database: str) -> list[str]:
     listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     return [
