@@ -127,33 +127,10 @@ def test_password_never_leaks(engine, make_database, tmp_path):
         project = Project(tmp_path / "project", {"FABER_TEST_DEV_URL": url})
         project.root.mkdir()
         project.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
-        sampler = ProcessSampler()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "faber_db",
-                "backup",
-                "dev",
-                "--compression",
-                "gzip",
-                "--json",
-                "-v",
-            ],
-            cwd=project.root,
-            env={**os.environ, **project.env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        code, stdout, stderr, sampler = run_sampled(
+            project, [PASSWORD], "backup", "dev", "--compression", "gzip"
         )
-        sampler.exempt_pid = process.pid
-        sampler.start()
-        try:
-            stdout, stderr = process.communicate(timeout=300)
-        finally:
-            sampler.stop.set()
-            sampler.join()
-        assert process.returncode == 0, stdout + stderr
+        assert code == 0, stdout + stderr
         assert sampler.samples > 10
         assert sampler.leaks == []
         assert PASSWORD not in stdout and PASSWORD not in stderr
