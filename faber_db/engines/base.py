@@ -65,7 +65,9 @@ class Engine(ABC):
     # The URL `faber-db init` writes for dev when the project names none (None: ask).
     default_dev_url: ClassVar[str | None] = None
     install_hints: ClassVar[dict[str, str]] = {}  # native tool -> how to install it
-    max_identifier_length: ClassVar[int] = 63  # longest table name the server keeps
+    # The longest name (table, database) the server keeps, in identifier_length_unit.
+    max_identifier_length: ClassVar[int] = 63
+    identifier_length_unit: ClassVar[str] = "characters"
 
     # -- database names -----------------------------------------------------------
     # Databases of the server itself: never a restore target.
@@ -73,15 +75,13 @@ class Engine(ABC):
     # The names faber-db accepts for a database it writes to (--into): a plain
     # identifier, so it never needs more than ordinary quoting anywhere.
     database_name_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-    max_database_name_length: ClassVar[int] = 63
-    database_name_length_unit: ClassVar[str] = "characters"
 
     def __init__(self, conn: ConnectionInfo) -> None:
         self.conn = conn
 
     @classmethod
-    def database_name_length(cls, name: str) -> int:
-        """The length of a name as the server limits it (in database_name_length_unit)."""
+    def identifier_length(cls, name: str) -> int:
+        """The length of a name as the server limits it (in identifier_length_unit)."""
         return len(name)
 
     @classmethod
@@ -92,11 +92,11 @@ class Engine(ABC):
                 "is not a plain database name (letters, digits, '_' and '-', starting "
                 "with a letter or '_')"
             )
-        length = cls.database_name_length(name)
-        if length > cls.max_database_name_length:
+        length = cls.identifier_length(name)
+        if length > cls.max_identifier_length:
             return (
-                f"is {length} {cls.database_name_length_unit} long; {cls.name} allows at most "
-                f"{cls.max_database_name_length}"
+                f"is {length} {cls.identifier_length_unit} long; {cls.name} allows at most "
+                f"{cls.max_identifier_length}"
             )
         if name.casefold() in cls.system_databases:
             return f"is a system database of the {cls.name} server"

@@ -29,7 +29,7 @@ class TrackingTable:
 
     def __init__(self, engine: Engine, db, name: str) -> None:
         longest = engine.max_identifier_length
-        if not TABLE_NAME_RE.match(name or "") or len(name) > longest:
+        if not TABLE_NAME_RE.match(name or "") or engine.identifier_length(name) > longest:
             raise InvalidInputError(
                 f"Invalid migrations.table {name!r}: use letters, digits and '_' (at most {longest})."
             )

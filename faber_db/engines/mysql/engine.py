@@ -43,7 +43,6 @@ class MySQLEngine(Engine):
     file_extensions = {"sql": ".sql"}
     format_descriptions = {"sql": "SQL dump"}
     system_databases = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
-    max_database_name_length = 64  # characters
 
     def quote(self, identifier: str) -> str:
         """Backtick quoting."""

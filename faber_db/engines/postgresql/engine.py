@@ -119,7 +119,8 @@ class PostgresEngine(Engine):
     url_schemes = ("postgresql", "postgres")
     default_port = 5432
     install_hints = dict.fromkeys(("pg_dump", "pg_restore", "psql"), _CLIENT_HINT)
-    max_identifier_length = 63  # NAMEDATALEN - 1
+    max_identifier_length = 63  # NAMEDATALEN - 1; longer names are silently cut
+    identifier_length_unit = "bytes"
     backup_formats = ("custom", "sql", "directory")
     file_extensions = {"custom": ".dump", "sql": ".sql", "directory": ".dir"}
     format_descriptions = {
@@ -128,11 +129,9 @@ class PostgresEngine(Engine):
         "directory": "pg_dump directory archive",
     }
     system_databases = frozenset({"postgres", "template0", "template1"})
-    max_database_name_length = 63  # NAMEDATALEN - 1; longer names are silently cut
-    database_name_length_unit = "bytes"
 
     @classmethod
-    def database_name_length(cls, name: str) -> int:
+    def identifier_length(cls, name: str) -> int:
         """PostgreSQL limits identifiers in bytes of the server encoding (UTF-8)."""
         return len(name.encode("utf-8"))
 

@@ -38,7 +38,7 @@ def test_name_length_limits_are_the_engines():
     assert postgres.restore_target("a" * 63, Path(".")) == "a" * 63
     with pytest.raises(InvalidInputError, match="63"):
         postgres.restore_target("a" * 64, Path("."))  # PostgreSQL would cut it silently
-    assert postgres.database_name_length("é") == 2  # counted in bytes
+    assert postgres.identifier_length("é") == 2  # counted in bytes
     assert mysql.restore_target("a" * 64, Path(".")) == "a" * 64
     with pytest.raises(InvalidInputError, match="64"):
         mysql.restore_target("a" * 65, Path("."))
