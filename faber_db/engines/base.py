@@ -44,6 +44,14 @@ class TrackedMigration:
     applied_steps_count: int
 
 
+def fingerprint(lines: list[str]) -> str:
+    """sha256 over the sorted lines: the same set of lines, the same fingerprint."""
+    digest = hashlib.sha256()
+    for line in sorted(lines):
+        digest.update(line.encode("utf-8") + b"\n")
+    return "sha256:" + digest.hexdigest()
+
+
 class Engine(ABC):
     """Base class; subclasses set the class attributes and implement the hooks."""
 
@@ -185,10 +193,7 @@ class Engine(ABC):
 
     def schema_fingerprint(self, db) -> str:
         """sha256 over the sorted canonical schema: equal schemas, equal fingerprints."""
-        digest = hashlib.sha256()
-        for line in sorted(self.schema_objects(db)):
-            digest.update(line.encode("utf-8") + b"\n")
-        return "sha256:" + digest.hexdigest()
+        return fingerprint(self.schema_objects(db))
 
     def table_definitions(self, db) -> list[tuple[str, str]]:
         """(table, canonical text) for each column list, constraint, index and trigger
@@ -200,13 +205,7 @@ class Engine(ABC):
         grouped: dict[str, list[str]] = {}
         for table, text in self.table_definitions(db):
             grouped.setdefault(table, []).append(" ".join(text.split()))
-        fingerprints = {}
-        for table, lines in grouped.items():
-            digest = hashlib.sha256()
-            for line in sorted(lines):
-                digest.update(line.encode("utf-8") + b"\n")
-            fingerprints[table] = "sha256:" + digest.hexdigest()
-        return fingerprints
+        return {table: fingerprint(lines) for table, lines in grouped.items()}
 
     def table_size(self, db, table: str) -> int | None:
         """Bytes used by one table with its indexes, when the engine can tell."""

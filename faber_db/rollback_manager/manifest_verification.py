@@ -3,12 +3,11 @@ count, the schema fingerprint, and the migration tracking table."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 
 from faber_db.backup_manager.catalogue import BackupEntry
-from faber_db.engines.base import Engine
+from faber_db.engines.base import Engine, fingerprint
 from faber_db.timeutil import format_utc, utcnow
 
 # Extensions are left in place by a PostgreSQL restore (the dump re-creates only its
@@ -109,14 +108,6 @@ def _check_fingerprint(report: RestoreVerification, objects: list[str], expected
                 return
     report.schema_fingerprint = "failed"
     report.problems.append("the schema differs from the backup's (schema fingerprint mismatch)")
-
-
-def fingerprint(objects: list[str]) -> str:
-    """The same digest as Engine.schema_fingerprint, over a list of object lines."""
-    digest = hashlib.sha256()
-    for line in sorted(objects):
-        digest.update(line.encode("utf-8") + b"\n")
-    return "sha256:" + digest.hexdigest()
 
 
 def _check_migrations(report: RestoreVerification, actual: dict, expected: dict) -> None:
