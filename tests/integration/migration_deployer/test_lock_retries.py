@@ -241,6 +241,6 @@ def test_a_concurrent_index_behind_a_writer_is_cleaned_up_then_built(project):
         writer.close()
     assert code == 0, out
     assert invalid_indexes(project.database) == []
-    assert project.database.execute(
-        "SELECT 1 FROM pg_indexes WHERE indexname = 'busy_name'"
-    ) == [(1,)]
+    assert project.database.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'busy_name'") == [
+        (1,)
+    ]
