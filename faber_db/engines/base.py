@@ -291,11 +291,14 @@ class Engine(ABC):
         """(error code such as SQLSTATE or errno, the database's message) of a driver error."""
         return None, str(exc).strip()
 
-    def execute(self, db, sql: str) -> None:
-        """Run one statement of a migration as written (no parameters: '%' stays literal)."""
+    def execute(self, db, sql: str) -> int | None:
+        """Run one statement of a migration as written (no parameters: '%' stays literal);
+        returns the rows it changed as the driver reports them (None: not known)."""
         cursor = db.cursor()
         try:
             cursor.execute(sql)
+            rows = cursor.rowcount
+            return rows if isinstance(rows, int) and rows >= 0 else None
         finally:
             cursor.close()
 
@@ -304,6 +307,30 @@ class Engine(ABC):
     ) -> list[str]:
         """Bound each migration statement's run time and lock wait (None: the server's
         default). Returns warnings for limits this engine cannot enforce."""
+        return []
+
+    # -- lock waits (issue 16) ------------------------------------------------------
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """True when a driver error means "gave up waiting for a lock another session
+        holds" (the statement did nothing and may be retried), not any other failure."""
+        return False
+
+    # False where lock_blockers looks at the machine, not at the server's sessions: it is
+    # then asked once, after the wait, with no monitor connection.
+    lock_blockers_need_monitor: ClassVar[bool] = True
+
+    def session_id(self, db) -> int | None:
+        """The server's id of this connection's session (what lock_blockers looks for)."""
+        return None
+
+    def lock_blockers(self, monitor, session: int | None) -> list[dict]:
+        """The sessions that block `session` (seen from another connection, `monitor`):
+        dicts with pid, user, transaction_seconds, state, query. [] when none or unknown."""
+        return []
+
+    def clean_up_failed_statement(self, db, sql: str, lock_seconds: float | None) -> list[str]:
+        """Undo what a failed statement left behind although it failed (PostgreSQL: the
+        INVALID index of a CREATE INDEX CONCURRENTLY); returns what was done, in words."""
         return []
 
     def begin(self, db, statements=()) -> None:

@@ -7,18 +7,29 @@
   refuses to run in a transaction): the row is inserted first, the statements
   run one by one, and the row records success or the error honestly, naming
   the statements that had already committed.
+
+A lock timeout (lock_retry.py) is retried: a transaction rolls back and the
+whole migration runs again; without a transaction the run resumes at the
+statement that timed out (its row stays, applied_steps_count counts the
+migration once). When the retries are spent nothing of the migration is left
+(without a transaction: unless earlier statements had committed, which the
+failure then names) and the tracking table is as before.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
 from faber_db.engines.base import Engine
+from faber_db.migration_deployer import lock_retry
+from faber_db.migration_deployer.lock_retry import BlockerWatch, LockRetry
 from faber_db.migration_deployer.plan import PlannedMigration
 from faber_db.migration_deployer.statements import StatementFailure, run_statements, summary
 from faber_db.migration_deployer.tracking import TrackingTable
+from faber_db.sql.split import Statement
 from faber_db.timeutil import utcnow
 
 
@@ -49,6 +60,16 @@ class MigrationFailure:
     failure: StatementFailure
     rolled_back: bool
     committed: list[dict] = field(default_factory=list)
+    # A lock timeout whose retries were spent: how many tries, who blocked it, and
+    # what was cleaned up after it (an INVALID index dropped).
+    tries: int = 1
+    blockers: list[dict] = field(default_factory=list)
+    cleaned_up: list[str] = field(default_factory=list)
+
+    @property
+    def lock_timeout(self) -> bool:
+        """True when the migration gave up waiting for a lock."""
+        return self.failure.lock_timeout
 
     def left_applied(self) -> str:
         """Plain words for what of this migration stayed in the database."""
@@ -78,13 +99,26 @@ class MigrationFailure:
         )
 
 
+StatementObserver = Callable[[Statement, float, "int | None"], None]
+
+
 class Applier:
     """Applies planned migrations on one connection, recording each one."""
 
-    def __init__(self, engine: Engine, db, tracking: TrackingTable) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        db,
+        tracking: TrackingTable,
+        retry: LockRetry | None = None,
+        on_statement: StatementObserver | None = None,
+    ) -> None:
         self.engine = engine
         self.db = db
         self.tracking = tracking
+        self.retry = retry or LockRetry(retries=0)
+        self.on_statement = on_statement
+        self.retries_taken = 0  # over the whole run, for the result
 
     def apply(self, planned: PlannedMigration) -> AppliedMigration | MigrationFailure:
         """Run one migration; return what was applied or how it failed."""
@@ -102,12 +136,41 @@ class Applier:
             time.monotonic() - clock,
         )
 
+    # -- in one transaction --------------------------------------------------------
     def _in_transaction(self, planned: PlannedMigration) -> MigrationFailure | None:
         migration, started = planned.migration, utcnow()
-        self.engine.begin(self.db, planned.statements)
+        tries, blockers = 0, []
+        while True:
+            tries += 1
+            with self._watch(tries) as watch:
+                failure = self._try_transaction(planned, started)
+            if failure is None:
+                return None
+            blockers = watch.blockers or blockers
+            if not failure.lock_timeout:
+                result = MigrationFailure(migration.name, failure, rolled_back=True)
+                self.tracking.insert_failed(
+                    migration.name, migration.checksum, started, result.logs()
+                )
+                return result
+            if tries > self.retry.retries:
+                # Nothing recorded: the schema and the tracking table are as before.
+                return MigrationFailure(
+                    migration.name, failure, rolled_back=True, tries=tries, blockers=blockers
+                )
+            self._pause(tries)
+
+    def _try_transaction(self, planned: PlannedMigration, started) -> StatementFailure | None:
+        """One try; on failure the transaction is rolled back and nothing is recorded."""
+        migration = planned.migration
+        failure = self._begin(planned)
+        if failure is not None:
+            return failure
         try:
             row_id = self.tracking.record_started(migration.name, migration.checksum, started)
-            failure = run_statements(self.engine, self.db, planned.statements)
+            failure = run_statements(
+                self.engine, self.db, planned.statements, on_statement=self.on_statement
+            )
             failure = failure or self._commit_problem(planned)
             if failure is None:
                 self.tracking.record_success(row_id)
@@ -117,9 +180,28 @@ class Applier:
             self._rollback_quietly()
             raise
         self.engine.rollback(self.db)
-        result = MigrationFailure(migration.name, failure, rolled_back=True)
-        self.tracking.insert_failed(migration.name, migration.checksum, started, result.logs())
-        return result
+        return failure
+
+    def _begin(self, planned: PlannedMigration) -> StatementFailure | None:
+        """BEGIN; SQLite's BEGIN IMMEDIATE is where it waits for the write lock."""
+        try:
+            self.engine.begin(self.db, planned.statements)
+        except self.engine.error_types as exc:
+            if not self.engine.is_lock_timeout(exc):
+                raise
+            code, message = self.engine.describe_error(exc)
+            first = planned.statements[0] if planned.statements else None
+            return StatementFailure(
+                number=1,
+                total=len(planned.statements),
+                line=first.line if first else 1,
+                end_line=first.end_line if first else 1,
+                sql="(BEGIN: waiting for the database's write lock)",
+                code=code,
+                message=message,
+                lock_timeout=True,
+            )
+        return None
 
     def _commit_problem(self, planned: PlannedMigration) -> StatementFailure | None:
         problem = self.engine.commit_problem(self.db)
@@ -136,26 +218,82 @@ class Applier:
             message=problem,
         )
 
+    # -- statement by statement ----------------------------------------------------
     def _statement_by_statement(self, planned: PlannedMigration) -> MigrationFailure | None:
         migration = planned.migration
         row_id = self.tracking.record_started(migration.name, migration.checksum)
-        try:
-            failure = run_statements(self.engine, self.db, planned.statements)
-        except BaseException:
-            self._record_interrupted(row_id)
-            raise
-        if failure is None:
-            self.tracking.record_success(row_id)
-            return None
-        # A script that opened its own transaction may have left it open and aborted.
-        self._rollback_quietly()
+        start, tries, blockers, cleaned = 0, 0, [], []
+        while True:
+            tries += 1
+            try:
+                with self._watch(tries) as watch:
+                    failure = run_statements(
+                        self.engine,
+                        self.db,
+                        planned.statements,
+                        start=start,
+                        on_statement=self.on_statement,
+                    )
+            except BaseException:
+                self._record_interrupted(row_id)
+                raise
+            if failure is None:
+                self.tracking.record_success(row_id)
+                return None
+            blockers = watch.blockers or blockers
+            # A script that opened its own transaction may have left it open and aborted.
+            self._rollback_quietly()
+            cleaned += self._clean_up(planned.statements[failure.number - 1])
+            if failure.lock_timeout and tries <= self.retry.retries:
+                start = failure.number - 1  # resume at the statement that timed out
+                self._pause(tries)
+                continue
+            return self._record_statement_failure(
+                planned, row_id, failure, tries, blockers, cleaned
+            )
+
+    def _record_statement_failure(
+        self, planned, row_id, failure, tries, blockers, cleaned
+    ) -> MigrationFailure:
+        migration = planned.migration
         committed = [
             {"statement": s.index + 1, "line": s.line, "sql": summary(s.text)}
             for s in planned.statements[: failure.number - 1]
         ]
-        result = MigrationFailure(migration.name, failure, rolled_back=False, committed=committed)
-        self.tracking.record_failure(row_id, result.logs())
+        result = MigrationFailure(
+            migration.name,
+            failure,
+            rolled_back=False,
+            committed=committed,
+            tries=tries,
+            blockers=blockers,
+            cleaned_up=cleaned,
+        )
+        if failure.lock_timeout and not committed:
+            # Nothing of it ran: leave the tracking table as it was before.
+            self.tracking.delete_started(row_id)
+        else:
+            self.tracking.record_failure(row_id, result.logs())
         return result
+
+    def _clean_up(self, statement: Statement) -> list[str]:
+        with suppress(*self.engine.error_types):
+            return self.engine.clean_up_failed_statement(
+                self.db, statement.text, self.retry.lock_wait
+            )
+        return []
+
+    # -- lock retries --------------------------------------------------------------
+    def _watch(self, tries: int):
+        """Watch for blockers on retries (the first try runs unwatched: the usual case
+        takes no extra connection)."""
+        if tries == 1 and self.retry.retries > 0:
+            return _NoWatch()
+        return BlockerWatch(self.engine, self.db, delay=(self.retry.lock_wait or 2.0) / 2)
+
+    def _pause(self, tries: int) -> None:
+        self.retries_taken += 1
+        lock_retry.sleep(self.retry.pause(tries))
 
     def _record_interrupted(self, row_id: str) -> None:
         with suppress(*self.engine.error_types):
@@ -167,3 +305,15 @@ class Applier:
     def _rollback_quietly(self) -> None:
         with suppress(*self.engine.error_types):
             self.engine.rollback(self.db)
+
+
+class _NoWatch:
+    """A BlockerWatch that watches nothing."""
+
+    blockers: list[dict] = []
+
+    def __enter__(self) -> _NoWatch:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None

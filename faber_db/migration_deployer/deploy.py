@@ -22,6 +22,7 @@ from faber_db.engines import engine_for
 from faber_db.environment_lock import lock_environment
 from faber_db.errors import (
     FaberError,
+    LockTimeoutError,
     MigrationFailedError,
     MigrationStateError,
     PolicyBlockedError,
@@ -31,6 +32,7 @@ from faber_db.human_text import human_duration
 from faber_db.migration_deployer import prisma_layout as prisma
 from faber_db.migration_deployer.apply import AppliedMigration, Applier, MigrationFailure
 from faber_db.migration_deployer.history import History, diagnose
+from faber_db.migration_deployer.lock_retry import LockRetry, lock_wait_seconds
 from faber_db.migration_deployer.plan import (
     BackupDecision,
     PlannedMigration,
@@ -69,10 +71,12 @@ def deploy(
     ).run()
 
 
-def migration_timeouts(config: Config) -> tuple[float | None, float | None]:
-    """(migrations.timeout_seconds, migrations.lock_wait_seconds); None when not set."""
+def migration_timeouts(config: Config, env: str | None = None) -> tuple[float | None, float | None]:
+    """(migrations.timeout_seconds, migrations.lock_wait_seconds); None when not set,
+    except the lock wait of a protected environment (2 s: lock_retry.py)."""
     section = config.section("migrations")
-    return section.get("timeout_seconds"), section.get("lock_wait_seconds")
+    lock_wait = section.get("lock_wait_seconds") if env is None else lock_wait_seconds(config, env)
+    return section.get("timeout_seconds"), lock_wait
 
 
 def auto_rollback_attempts(config: Config, requested: bool) -> int:
@@ -237,9 +241,10 @@ class Deployment:
             if not history.table_present:
                 tracking.create()
             self.warnings += self.engine.set_migration_timeouts(
-                db, *migration_timeouts(self.config)
+                db, *migration_timeouts(self.config, self.env)
             )
-            self._apply_all(Applier(self.engine, db, tracking), planned)
+            retry = LockRetry.from_config(self.config, self.env)
+            self._apply_all(Applier(self.engine, db, tracking, retry), planned)
         applying = sum(a.duration_seconds for a in self.applied)
         total = time.monotonic() - self.started
         backup = f", {human_duration(total - applying)} of it the backup" if decision.take else ""
@@ -342,7 +347,9 @@ class Deployment:
             "pre_migration_backup_id": backup_id,
         }
 
-    def _failure_error(self, outcome: MigrationFailure) -> MigrationFailedError:
+    def _failure_error(self, outcome: MigrationFailure) -> FaberError:
+        if outcome.lock_timeout:
+            return self._lock_timeout_error(outcome)
         failure, backup_id = outcome.failure, self._backup_id()
         code = f"[{failure.code}] " if failure.code else ""
         earlier = [a.name for a in self.applied]
@@ -370,6 +377,50 @@ class Deployment:
             suggestions=failure_suggestions(self.env, outcome.name, backup_id, outcome.rolled_back),
             details={"result": result},
         )
+
+    def _lock_timeout_error(self, outcome: MigrationFailure) -> LockTimeoutError:
+        """Retries spent on a lock: name the blockers and what stayed as it was."""
+        failure, earlier = outcome.failure, [a.name for a in self.applied]
+        wait = lock_wait_seconds(self.config, self.env)
+        waited = f"{wait:g} s each" if wait is not None else "the server's lock timeout each"
+        blockers = outcome.blockers
+        named = "; ".join(describe_blocker(b) for b in blockers[:5]) or (
+            "faber-db could not see which session (it had ended, or it is not visible to "
+            "this database user)"
+        )
+        message = (
+            f"Migration {outcome.name} could not get its lock at {failure.where()}: tried "
+            f"{outcome.tries} time(s), waiting {waited}, so no query queued behind it for "
+            f"longer. Blocked by: {named}. Left applied: {outcome.left_applied()}"
+            + (f"; earlier in this run: {', '.join(earlier)}" if earlier else "")
+            + ". Later migrations were not run."
+            + (" " + "; ".join(outcome.cleaned_up) + "." if outcome.cleaned_up else "")
+        )
+        result = self._result_fields() | {
+            "failed_migration": outcome.name,
+            "statement": failure.to_dict(),
+            "lock_timeout": {
+                "tries": outcome.tries,
+                "lock_wait_seconds": wait,
+                "blockers": blockers,
+                "cleaned_up": outcome.cleaned_up,
+            },
+            "left_applied": {
+                "migrations": earlier,
+                "statements": outcome.committed,
+                "rolled_back": outcome.rolled_back,
+            },
+        }
+        suggestions = [
+            f"End or wait for the blocking session(s) (PostgreSQL: SELECT pg_terminate_backend({blockers[0]['pid']}); "
+            f"MySQL: KILL {blockers[0]['pid']}), then: faber-db migrate {self.env}"
+            if blockers and blockers[0].get("pid") is not None
+            else f"Find the long transaction on {self.env}, end it, then: faber-db migrate {self.env}",
+            "Deploy when traffic is lower, or raise migrations.lock_retries / lock_wait_seconds",
+        ]
+        if outcome.committed:
+            suggestions += resolve_suggestions(self.env, outcome.name)
+        return LockTimeoutError(message, suggestions=suggestions, details={"result": result})
 
     def _backup_id(self) -> str | None:
         return self.backup_entry.id if self.backup_entry else None
@@ -431,6 +482,21 @@ class Deployment:
     def _notify(self, message: str) -> None:
         if self.progress is not None:
             self.progress(message)
+
+
+def describe_blocker(blocker: dict) -> str:
+    """'pid 4242 (user app, transaction open 37.1 s): UPDATE accounts ...'."""
+    facts = [f"user {blocker['user']}"] if blocker.get("user") else []
+    if blocker.get("transaction_seconds") is not None:
+        facts.append(f"transaction open {blocker['transaction_seconds']:g} s")
+    elif blocker.get("state"):
+        facts.append(blocker["state"])
+    query = summary(blocker.get("query") or "", 120)
+    return (
+        f"pid {blocker.get('pid')}"
+        + (f" ({', '.join(facts)})" if facts else "")
+        + (f": {query}" if query else "")
+    )
 
 
 def refuse_blocked_history(history: History, env: str) -> None:

@@ -5,7 +5,8 @@ error. Connecting once and reusing the connection is what makes a deploy fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ class StatementFailure:
     sql: str  # the statement, truncated
     code: str | None
     message: str
+    lock_timeout: bool = False  # gave up waiting for a lock: nothing done, may be retried
 
     def to_dict(self) -> dict:
         """JSON form for results and logs."""
@@ -44,11 +46,21 @@ class StatementFailure:
         return f"statement {self.number} of {self.total} (line {self.line} of migration.sql)"
 
 
-def run_statements(engine: Engine, db, statements: list[Statement]) -> StatementFailure | None:
-    """Execute each statement in order; stop at the first error and describe it."""
-    for stmt in statements:
+def run_statements(
+    engine: Engine,
+    db,
+    statements: list[Statement],
+    start: int = 0,
+    on_statement: Callable[[Statement, float, int | None], None] | None = None,
+) -> StatementFailure | None:
+    """Execute each statement in order from index `start`; stop at the first error and
+    describe it. `on_statement(statement, seconds, rows changed)` hears of each success."""
+    for stmt in statements[start:]:
+        clock = time.monotonic()
         try:
-            engine.execute(db, stmt.text)
+            rows = engine.execute(db, stmt.text)
+            if on_statement is not None:
+                on_statement(stmt, time.monotonic() - clock, rows)
         except engine.error_types as exc:
             code, message = engine.describe_error(exc)
             return StatementFailure(
@@ -59,6 +71,7 @@ def run_statements(engine: Engine, db, statements: list[Statement]) -> Statement
                 sql=excerpt(stmt.text),
                 code=code,
                 message=message,
+                lock_timeout=engine.is_lock_timeout(exc),
             )
     return None
 

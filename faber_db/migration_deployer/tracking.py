@@ -101,6 +101,11 @@ class TrackingTable:
                 (self._time(), row_id),
             )
 
+    def delete_started(self, row_id: str) -> None:
+        """Remove the row of a migration none of whose statements ran (a lock timeout
+        on its first statement, retries spent): the table is as before the attempt."""
+        self._run(f"DELETE FROM {self._table} WHERE id = {self._p}", (row_id,))
+
     def _insert(self, columns: tuple[str, ...], values: tuple) -> None:
         names = ", ".join(self.engine.quote(c) for c in columns)
         marks = ", ".join([self._p] * len(columns))

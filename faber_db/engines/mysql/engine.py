@@ -222,6 +222,23 @@ class MySQLEngine(Engine):
             return str(args[0]), redact_text(str(args[1]), [self.conn.password or ""])
         return None, redact_text(str(exc).strip(), [self.conn.password or ""])
 
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """Error 1205: lock_wait_timeout or innodb_lock_wait_timeout expired."""
+        from faber_db.engines.mysql import lock_waits
+
+        args = getattr(exc, "args", ())
+        return bool(args) and args[0] == lock_waits.LOCK_WAIT_TIMEOUT_ERRNO
+
+    def session_id(self, db) -> int | None:
+        """CONNECTION_ID()."""
+        return int(self.query(db, "SELECT CONNECTION_ID()")[0][0])
+
+    def lock_blockers(self, monitor, session: int | None) -> list[dict]:
+        """Holders of the metadata locks waited for, or the open transactions."""
+        from faber_db.engines.mysql import lock_waits
+
+        return lock_waits.blockers(self, monitor, session)
+
     @contextmanager
     def deploy_lock(self, db, timeout: float) -> Iterator[None]:
         """GET_LOCK on a name derived from the database, waiting server-side."""

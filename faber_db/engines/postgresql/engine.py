@@ -312,6 +312,28 @@ class PostgresEngine(Engine):
                 message += f"\n{label.upper()}: {extra}"
         return getattr(exc, "sqlstate", None), redact_text(message, [self.conn.password or ""])
 
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """SQLSTATE 55P03: lock_timeout expired."""
+        from faber_db.engines.postgresql import lock_waits
+
+        return getattr(exc, "sqlstate", None) == lock_waits.LOCK_NOT_AVAILABLE
+
+    def session_id(self, db) -> int | None:
+        """pg_backend_pid()."""
+        return int(self.query(db, "SELECT pg_backend_pid()")[0][0])
+
+    def lock_blockers(self, monitor, session: int | None) -> list[dict]:
+        """pg_blocking_pids joined with pg_stat_activity."""
+        from faber_db.engines.postgresql import lock_waits
+
+        return lock_waits.blockers(self, monitor, session)
+
+    def clean_up_failed_statement(self, db, sql: str, lock_seconds: float | None) -> list[str]:
+        """Drop the INVALID index of a failed CREATE INDEX CONCURRENTLY."""
+        from faber_db.engines.postgresql import lock_waits
+
+        return lock_waits.drop_invalid_index(self, db, sql, lock_seconds)
+
     @contextmanager
     def deploy_lock(self, db, timeout: float) -> Iterator[None]:
         """Prisma's session advisory lock, polled with pg_try_advisory_lock until timeout."""

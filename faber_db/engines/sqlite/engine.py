@@ -206,10 +206,25 @@ class SQLiteEngine(Engine):
             db.set_progress_handler(self._over_time, 10_000)
         return []
 
-    def execute(self, db, sql: str) -> None:
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """SQLITE_BUSY: another connection held the write lock past busy_timeout."""
+        from faber_db.engines.sqlite import lock_waits
+
+        return lock_waits.is_busy(exc)
+
+    lock_blockers_need_monitor = False
+
+    def lock_blockers(self, monitor, session: int | None) -> list[dict]:
+        """The other processes that have the database file open (SQLite cannot say which
+        connection holds its write lock)."""
+        from faber_db.engines.sqlite import lock_waits
+
+        return lock_waits.file_holders(self.conn.database)
+
+    def execute(self, db, sql: str) -> int | None:
         """Run one statement, timing it against the statement limit."""
         self._statement_started = time.monotonic()
-        super().execute(db, sql)
+        return super().execute(db, sql)
 
     def _over_time(self) -> int:
         started = getattr(self, "_statement_started", None)
