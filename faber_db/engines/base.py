@@ -328,6 +328,10 @@ class Engine(ABC):
         dicts with pid, user, transaction_seconds, state, query. [] when none or unknown."""
         return []
 
+    def end_session_command(self, pid: int) -> str:
+        """What a person runs to end the blocking session `pid` (a lock_blockers entry)."""
+        return f"kill {int(pid)}"
+
     def clean_up_failed_statement(self, db, sql: str, lock_seconds: float | None) -> list[str]:
         """Undo what a failed statement left behind although it failed (PostgreSQL: the
         INVALID index of a CREATE INDEX CONCURRENTLY); returns what was done, in words."""

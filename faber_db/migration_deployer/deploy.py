@@ -412,8 +412,8 @@ class Deployment:
             },
         }
         suggestions = [
-            f"End or wait for the blocking session(s) (PostgreSQL: SELECT pg_terminate_backend({blockers[0]['pid']}); "
-            f"MySQL: KILL {blockers[0]['pid']}), then: faber-db migrate {self.env}"
+            f"End or wait for the blocking session(s) ({self.engine.end_session_command(blockers[0]['pid'])}), "
+            f"then: faber-db migrate {self.env}"
             if blockers and blockers[0].get("pid") is not None
             else f"Find the long transaction on {self.env}, end it, then: faber-db migrate {self.env}",
             "Deploy when traffic is lower, or raise migrations.lock_retries / lock_wait_seconds",

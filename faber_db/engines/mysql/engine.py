@@ -239,6 +239,10 @@ class MySQLEngine(Engine):
 
         return lock_waits.blockers(self, monitor, session)
 
+    def end_session_command(self, pid: int) -> str:
+        """KILL ends the connection and rolls its transaction back."""
+        return f"KILL {int(pid)}"
+
     @contextmanager
     def deploy_lock(self, db, timeout: float) -> Iterator[None]:
         """GET_LOCK on a name derived from the database, waiting server-side."""

@@ -328,6 +328,10 @@ class PostgresEngine(Engine):
 
         return lock_waits.blockers(self, monitor, session)
 
+    def end_session_command(self, pid: int) -> str:
+        """pg_terminate_backend ends the session and rolls its transaction back."""
+        return f"SELECT pg_terminate_backend({int(pid)})"
+
     def clean_up_failed_statement(self, db, sql: str, lock_seconds: float | None) -> list[str]:
         """Drop the INVALID index of a failed CREATE INDEX CONCURRENTLY."""
         from faber_db.engines.postgresql import lock_waits

@@ -84,7 +84,7 @@ def drop_invalid_index(engine, db, sql: str, lock_seconds: float | None) -> list
         return [
             f"the INVALID index {schema}.{index} left by the failed CREATE INDEX CONCURRENTLY "
             f"could not be dropped ({message.splitlines()[0]}): drop it with "
-            f'DROP INDEX CONCURRENTLY IF EXISTS "{schema}"."{index}"'
+            f"DROP INDEX CONCURRENTLY IF EXISTS {engine.quote(schema)}.{engine.quote(index)}"
         ]
     finally:
         with suppress(*engine.error_types):

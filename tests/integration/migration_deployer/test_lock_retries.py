@@ -20,6 +20,11 @@ from faber_db.engines import engine_for
 FAST_RETRIES = {"lock_wait_seconds": 1, "lock_retry_pause_seconds": 0.2}
 CREATE = {"20250101000000_t": "CREATE TABLE busy (id INT PRIMARY KEY, name VARCHAR(20));\n"}
 ALTER = {"20250102000000_alter": "ALTER TABLE busy ADD COLUMN note VARCHAR(20);\n"}
+# MySQL commits the CREATE before the ALTER waits: a retry must resume at statement 2.
+TWO_STEP_ALTER = {
+    "20250102000000_alter": "CREATE TABLE side (id INT PRIMARY KEY);\n"
+    "ALTER TABLE busy ADD COLUMN note VARCHAR(20);\n"
+}
 
 
 def columns(database) -> list[str]:
@@ -139,6 +144,10 @@ def test_retries_spent_name_the_blocker_and_leave_everything_as_before(project):
     assert blocker_pid in [b["pid"] for b in lock["blockers"]], lock
     assert f"pid {blocker_pid}" in out["error"]["message"]
     assert out["recovery"]["suggestions"]
+    assert (
+        engine_for(project.database.conn).end_session_command(blocker_pid)
+        in (out["recovery"]["suggestions"][0])
+    )
     assert columns(project.database) == ["id", "name"]
     assert rows(project.database) == before
 
@@ -146,14 +155,7 @@ def test_retries_spent_name_the_blocker_and_leave_everything_as_before(project):
 @pytest.mark.parametrize("engine_name", ["mysql"], indirect=True)
 def test_mysql_resumes_at_the_statement_that_timed_out(project):
     prepare(project)
-    write_migrations(
-        project,
-        {
-            "20250102000000_alter": "CREATE TABLE side (id INT PRIMARY KEY);\n"
-            "ALTER TABLE busy ADD COLUMN note VARCHAR(20);\n"
-        },
-        None,
-    )
+    write_migrations(project, TWO_STEP_ALTER, None)
     holder = hold(project.database)
     timer = threading.Timer(2.5, release, (holder,))
     timer.start()
@@ -171,14 +173,7 @@ def test_mysql_resumes_at_the_statement_that_timed_out(project):
 def test_mysql_retries_spent_after_a_committed_statement_say_so(project):
     prepare(project)
     configure(project, "mysql", migrations={"lock_retries": 1})
-    write_migrations(
-        project,
-        {
-            "20250102000000_alter": "CREATE TABLE side (id INT PRIMARY KEY);\n"
-            "ALTER TABLE busy ADD COLUMN note VARCHAR(20);\n"
-        },
-        None,
-    )
+    write_migrations(project, TWO_STEP_ALTER, None)
     holder = hold(project.database)
     try:
         code, out = project.run_json("migrate", "dev", timeout=60)
