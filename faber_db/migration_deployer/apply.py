@@ -190,12 +190,9 @@ class Applier:
             if not self.engine.is_lock_timeout(exc):
                 raise
             code, message = self.engine.describe_error(exc)
-            first = planned.statements[0] if planned.statements else None
-            return StatementFailure(
-                number=1,
-                total=len(planned.statements),
-                line=first.line if first else 1,
-                end_line=first.end_line if first else 1,
+            return _whole_migration_failure(
+                planned,
+                at_end=False,
                 sql="(BEGIN: waiting for the database's write lock)",
                 code=code,
                 message=message,
@@ -207,15 +204,8 @@ class Applier:
         problem = self.engine.commit_problem(self.db)
         if problem is None:
             return None
-        last = planned.statements[-1] if planned.statements else None
-        return StatementFailure(
-            number=len(planned.statements),
-            total=len(planned.statements),
-            line=last.line if last else 1,
-            end_line=last.end_line if last else 1,
-            sql="(check before COMMIT)",
-            code=None,
-            message=problem,
+        return _whole_migration_failure(
+            planned, at_end=True, sql="(check before COMMIT)", code=None, message=problem
         )
 
     # -- statement by statement ----------------------------------------------------
@@ -317,3 +307,28 @@ class _NoWatch:
 
     def __exit__(self, *exc) -> None:
         return None
+
+
+def _whole_migration_failure(
+    planned: PlannedMigration,
+    *,
+    at_end: bool,
+    sql: str,
+    code: str | None,
+    message: str,
+    lock_timeout: bool = False,
+) -> StatementFailure:
+    """A failure of the migration's transaction itself (its BEGIN or its check before
+    COMMIT), placed at its first or last statement."""
+    statements = planned.statements
+    at = (statements[-1] if at_end else statements[0]) if statements else None
+    return StatementFailure(
+        number=len(statements) if at_end else 1,
+        total=len(statements),
+        line=at.line if at else 1,
+        end_line=at.end_line if at else 1,
+        sql=sql,
+        code=code,
+        message=message,
+        lock_timeout=lock_timeout,
+    )
