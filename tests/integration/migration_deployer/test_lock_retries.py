@@ -118,7 +118,9 @@ def test_a_migration_behind_a_transaction_retries_without_stalling_readers(proje
         reader.join()
     assert code == 0, out
     assert "note" in columns(project.database)
-    assert reader.queries > 20
+    # The reader ran throughout: one stalled behind the ALTER for the whole 5 s hold
+    # would manage two or three queries (CI's busy machine gets about 20, not 50).
+    assert reader.queries > 10
     assert reader.longest < 1.6, reader.longest
     [_, applied] = rows(project.database)
     assert applied["finished_at"] is not None and applied["applied_steps_count"] == 1
