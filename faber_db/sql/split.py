@@ -23,7 +23,6 @@ linear in the script's size (bench/check.py measures it).
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -437,7 +436,8 @@ class _Splitter:
         self.dialect = dialect
         self.lexer = _Lexer(text, dialect)
         self.make_blocks = _BLOCKS[dialect] if compound else _Blocks
-        self.newlines = [m.start() for m in re.finditer("\n", text)]
+        # Statements are emitted in order: lines are counted on from the last offset asked.
+        self._counted_to, self._line = 0, 1
         self.statements: list[Statement] = []
 
     def run(self) -> list[Statement]:
@@ -560,7 +560,12 @@ class _Splitter:
         )
 
     def _line_of(self, offset: int) -> int:
-        return bisect.bisect_left(self.newlines, offset) + 1
+        """1-based line of offset (offsets come in order; an earlier one recounts)."""
+        if offset < self._counted_to:
+            self._counted_to, self._line = 0, 1
+        self._line += self.text.count("\n", self._counted_to, offset)
+        self._counted_to = offset
+        return self._line
 
 
 def _at_line_start(text: str, s: int) -> bool:
