@@ -35,6 +35,7 @@ class MySQLEngine(Engine):
     sqlglot_dialect = "mysql"
     prisma_provider = "mysql"
     restorer = ("faber_db.engines.mysql.restorer", "MySQLRestorer")
+    introspection_module = "faber_db.engines.mysql.introspection"
     url_schemes = ("mysql", "mariadb")
     default_port = 3306
     install_hints = dict.fromkeys(("mysqldump", "mariadb", "mysql"), _CLIENT_HINT)
@@ -179,6 +180,12 @@ class MySQLEngine(Engine):
         """DROP DATABASE IF EXISTS name."""
         with self.session("") as db:
             self.query(db, f"DROP DATABASE IF EXISTS {self.quote(name)}")
+
+    def databases_with_prefix(self, prefix: str) -> list[str]:
+        """Schemas whose names start with `prefix` (taken literally)."""
+        with self.session("") as db:
+            rows = self.query(db, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1")
+        return [row[0] for row in rows if row[0].startswith(prefix)]
 
     def table_exists(self, db, table: str) -> bool:
         """Table in the connected schema."""
