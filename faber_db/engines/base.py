@@ -7,12 +7,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from importlib import import_module
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar
 
