@@ -148,7 +148,9 @@ def _column(own, table, _name, data_type, nullable, default, extra, expression, 
         "table": table,
         "type": data_type,
         "nullable": nullable == "YES",
-        "default": None if generated else default,
+        # MariaDB writes the string NULL for "no default" of a nullable column (a
+        # literal 'NULL' is quoted there); MySQL writes SQL NULL.
+        "default": None if generated or default == "NULL" else default,
         "generated": generated,
         "extra": extra.lower() or None,
         "collation": coll,
