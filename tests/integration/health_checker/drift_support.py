@@ -49,11 +49,23 @@ ALTER TYPE "Role" ADD VALUE 'OWNER';
 """,
 }
 PG_HAND_CHANGES = [
-    ('ALTER TABLE account ADD COLUMN nickname TEXT', ("column", "public.account.nickname", None, "extra")),
-    ("ALTER TABLE account ALTER COLUMN name SET DEFAULT 'someone'", ("column", "public.account.name", "default", "changed")),
-    ("ALTER TABLE post ALTER COLUMN title DROP NOT NULL", ("column", "public.post.title", "nullable", "changed")),
+    (
+        "ALTER TABLE account ADD COLUMN nickname TEXT",
+        ("column", "public.account.nickname", None, "extra"),
+    ),
+    (
+        "ALTER TABLE account ALTER COLUMN name SET DEFAULT 'someone'",
+        ("column", "public.account.name", "default", "changed"),
+    ),
+    (
+        "ALTER TABLE post ALTER COLUMN title DROP NOT NULL",
+        ("column", "public.post.title", "nullable", "changed"),
+    ),
     ("DROP INDEX post_account_id_idx", ("index", "public.post_account_id_idx", None, "missing")),
-    ("CREATE INDEX post_title_idx ON post(title)", ("index", "public.post_title_idx", None, "extra")),
+    (
+        "CREATE INDEX post_title_idx ON post(title)",
+        ("index", "public.post_title_idx", None, "extra"),
+    ),
     (
         "CREATE OR REPLACE VIEW active_account AS SELECT id, email FROM account"
         " WHERE deleted_at IS NULL AND id > 0",
@@ -63,7 +75,10 @@ PG_HAND_CHANGES = [
         "CREATE TRIGGER account_touch BEFORE UPDATE ON account FOR EACH ROW EXECUTE FUNCTION touch()",
         ("trigger", "public.account.account_touch", None, "extra"),
     ),
-    ("ALTER TABLE post DROP CONSTRAINT post_account_id_fkey", ("foreign_key", "public.post.post_account_id_fkey", None, "missing")),
+    (
+        "ALTER TABLE post DROP CONSTRAINT post_account_id_fkey",
+        ("foreign_key", "public.post.post_account_id_fkey", None, "missing"),
+    ),
     ("""ALTER TYPE "Role" ADD VALUE 'GUEST'""", ("enum", "public.Role", "values", "changed")),
 ]
 
@@ -101,10 +116,22 @@ CREATE EVENT `purge_posts` ON SCHEDULE EVERY 1 DAY DO DELETE FROM post WHERE tit
 }
 MYSQL_HAND_CHANGES = [
     ("ALTER TABLE account ADD COLUMN nickname TEXT", ("column", "account.nickname", None, "extra")),
-    ("ALTER TABLE account ALTER COLUMN name SET DEFAULT 'someone'", ("column", "account.name", "default", "changed")),
-    ("ALTER TABLE post MODIFY title VARCHAR(191) NULL", ("column", "post.title", "nullable", "changed")),
-    ("ALTER TABLE post DROP FOREIGN KEY post_account_id_fkey", ("foreign_key", "post.post_account_id_fkey", None, "missing")),
-    ("DROP INDEX post_account_id_idx ON post", ("index", "post.post_account_id_idx", None, "missing")),
+    (
+        "ALTER TABLE account ALTER COLUMN name SET DEFAULT 'someone'",
+        ("column", "account.name", "default", "changed"),
+    ),
+    (
+        "ALTER TABLE post MODIFY title VARCHAR(191) NULL",
+        ("column", "post.title", "nullable", "changed"),
+    ),
+    (
+        "ALTER TABLE post DROP FOREIGN KEY post_account_id_fkey",
+        ("foreign_key", "post.post_account_id_fkey", None, "missing"),
+    ),
+    (
+        "DROP INDEX post_account_id_idx ON post",
+        ("index", "post.post_account_id_idx", None, "missing"),
+    ),
     ("CREATE INDEX post_title_idx ON post(title)", ("index", "post.post_title_idx", None, "extra")),
     (
         "CREATE OR REPLACE VIEW active_account AS SELECT id, email, name FROM account",
@@ -164,7 +191,10 @@ SQLITE_HAND_CHANGES = [
             "DROP TABLE note",
             "ALTER TABLE note_new RENAME TO note",
         ],
-        [("column", "note.title", "nullable", "changed"), ("column", "note.body", "default", "changed")],
+        [
+            ("column", "note.title", "nullable", "changed"),
+            ("column", "note.body", "default", "changed"),
+        ],
     ),
     # a foreign key is dropped by rebuilding its table (without the index: dropped too)
     (
@@ -221,4 +251,6 @@ def expected_differences(engine: str) -> set[tuple]:
 
 def difference_keys(state: dict) -> set[tuple]:
     """(object_type, object, attribute, kind) of each difference drift reported."""
-    return {(d["object_type"], d["object"], d["attribute"], d["kind"]) for d in state["differences"]}
+    return {
+        (d["object_type"], d["object"], d["attribute"], d["kind"]) for d in state["differences"]
+    }
