@@ -124,6 +124,12 @@ def given_shadow(engine: Engine, url: str, base_dir: Path) -> Iterator[Engine]:
             f"The shadow database is {conn.engine} but the environment is {engine.name}; "
             "drift replays the migrations on the same engine."
         )
+    live = engine.conn
+    if (conn.host, conn.port, conn.database) == (live.host, live.port, live.database):
+        raise InvalidInputError(
+            "The shadow database is the environment's own database; drift replays the "
+            "migrations into a separate, empty one. Nothing was changed."
+        )
     shadow = engine_for(conn)
     with shadow.session() as db:
         found = {

@@ -56,7 +56,7 @@ def test_no_drift_after_migrate_then_each_hand_change_is_named(project, engine_n
     human = project.run("drift", "dev")
     assert human.returncode == ExitStatus.DRIFT_FOUND
     assert human.stdout.startswith("DRIFT: ")
-    for object_type, name, attribute, kind in expected_differences(engine_name):
+    for object_type, name, _attribute, kind in expected_differences(engine_name):
         line = f"{kind.upper():<8} {object_type} {name}"
         assert any(line in text for text in human.stdout.splitlines()), (line, human.stdout)
 
