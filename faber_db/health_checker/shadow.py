@@ -29,6 +29,7 @@ from pathlib import Path
 from faber_db.engines import engine_for
 from faber_db.engines.base import Engine
 from faber_db.errors import FaberError, InvalidInputError, ShadowNotEmptyError
+from faber_db.interrupts import interrupts_deferred
 from faber_db.urls import parse_url
 
 log = logging.getLogger("faber_db.health_checker")
@@ -100,11 +101,20 @@ def created_shadow(engine: Engine, state_dir: Path) -> Iterator[Engine]:
     database = _database(engine, state_dir, name)
     if engine.file_database:
         shadow_folder(state_dir).mkdir(parents=True, exist_ok=True)
-    engine.create_database(database)
+    # Ctrl-C or SIGTERM while the shadow is being made or dropped waits for that step,
+    # so no shadow is left between its CREATE and the try that drops it.
+    arrived: list[int] = []
+    with interrupts_deferred(arrived):
+        engine.create_database(database)
     try:
+        if arrived:
+            raise KeyboardInterrupt
         yield engine_for(engine.conn.with_database(database))
     finally:
-        _drop(engine, database)
+        with interrupts_deferred(arrived):
+            _drop(engine, database)
+    if arrived:
+        raise KeyboardInterrupt
 
 
 def _drop(engine: Engine, database: str) -> None:

@@ -155,3 +155,31 @@ def test_a_given_shadow_must_be_empty_and_is_emptied_again(project, engine_name,
         assert given.execute("SELECT COUNT(*) FROM keep_me") == [(0,)]
     finally:
         drop_database(given)
+
+
+@pytest.mark.parametrize("engine_name", ["postgresql", "mysql"], indirect=True)
+def test_sigterm_mid_replay_drops_the_shadow(project, engine_name):
+    """(SQLite runs a statement in C without giving Python a chance to handle the
+    signal, so there the next run cleans up, as after SIGKILL.)"""
+    configure(project, engine_name)
+    write_migrations(project, TABLE, engine_name)
+    assert project.run_json("migrate", "dev")[0] == 0
+    write_migrations(project, {"u_slow": SLOW[engine_name] + "\n"}, None)
+    assert project.run_json("resolve", "dev", "--applied", "u_slow")[0] == 0
+    before = shadow_names(project, engine_name)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "faber_db", "drift", "dev", "--json"],
+        cwd=project.root,
+        env={**os.environ, **project.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        left = wait_for_new_shadow(project, engine_name, before, run.pid)
+        run.send_signal(signal.SIGTERM)
+        out, _ = run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode == ExitStatus.INTERRUPTED, out
+    assert left not in shadow_names(project, engine_name)
