@@ -247,6 +247,11 @@ class Engine(ABC):
     def drop_database(self, name: str) -> None:
         """Drop a database (or delete a SQLite file) if it exists."""
 
+    def create_scratch_database(self, name: str) -> None:
+        """Create an empty database that builds objects as this one does (the same
+        defaults where the engine has per-database ones): a shadow for drift."""
+        self.create_database(name)
+
     def databases_with_prefix(self, prefix: str) -> list[str]:
         """Databases on this server whose names start with `prefix` (scratch databases
         faber-db made); engines whose databases are files have no server to ask."""

@@ -105,7 +105,7 @@ def created_shadow(engine: Engine, state_dir: Path) -> Iterator[Engine]:
     # so no shadow is left between its CREATE and the try that drops it.
     arrived: list[int] = []
     with interrupts_deferred(arrived):
-        engine.create_database(database)
+        engine.create_scratch_database(database)
     try:
         if arrived:
             raise KeyboardInterrupt

@@ -94,3 +94,18 @@ def test_changed_values_edited_file_orphan_row_and_ignore(project):
     assert code == ExitStatus.DRIFT_FOUND, out
     assert out["result"]["differences"] == []
     assert out["result"]["checksum_changed"] == [first]
+
+
+@pytest.mark.parametrize("engine_name", ["mysql"], indirect=True)
+def test_mysql_shadow_takes_the_live_schemas_default_collation(project):
+    name = project.database.conn.database
+    project.database.execute(
+        f"ALTER DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )
+    configure(project, "mysql")
+    write_migrations(
+        project, {"01_init": "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20));\n"}, "mysql"
+    )
+    assert project.run_json("migrate", "dev")[0] == 0
+    code, out = project.run_json("drift", "dev")
+    assert code == ExitStatus.SUCCESS, out["result"]["differences"]
