@@ -46,8 +46,10 @@ def drift_lines(data: dict) -> list[str]:
             lines.append(f"           live:       {_value(d['actual'])}")
         elif d["kind"] == "missing":
             lines.append(f"  {KIND_LABELS['missing']:<8} {where} (in the migrations, not live)")
+            lines += _columns_line(d["expected"])
         else:
             lines.append(f"  {KIND_LABELS['extra']:<8} {where} (live only)")
+            lines += _columns_line(d["actual"])
     lines += [
         f"  EDITED   {name}: migration.sql changed after it was applied"
         for name in data.get("checksum_changed", [])
@@ -57,6 +59,11 @@ def drift_lines(data: dict) -> list[str]:
         for name in data.get("orphan_rows", [])
     ]
     return lines
+
+
+def _columns_line(attributes) -> list[str]:
+    columns = attributes.get("columns") if isinstance(attributes, dict) else None
+    return [f"           columns: {_value(', '.join(columns))}"] if columns else []
 
 
 def _value(value) -> str:

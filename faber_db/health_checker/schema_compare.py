@@ -56,6 +56,12 @@ def compare_schemas(expected: dict, actual: dict, ignore=()) -> list[dict]:
             if parent is not None and parent in absent_tables:
                 continue
             differences += _object_differences(object_type, name, left, right)
+    for d in differences:
+        if d["object_type"] == "table" and d["kind"] != "changed":
+            side = expected if d["kind"] == "missing" else actual
+            d["expected" if d["kind"] == "missing" else "actual"]["columns"] = _columns(
+                side, d["object"]
+            )
     return differences
 
 
@@ -100,6 +106,15 @@ def _object_differences(object_type: str, name: str, left, right) -> list[dict]:
         difference("changed", attribute, left.get(attribute), right.get(attribute))
         for attribute in sorted((left.keys() | right.keys()) - {PARENT})
         if left.get(attribute) != right.get(attribute)
+    ]
+
+
+def _columns(schema: dict, table: str) -> list[str]:
+    """The names of a table's columns, in the model's order."""
+    return [
+        name[len(table) + 1 :]
+        for name, attributes in schema.get("column", {}).items()
+        if attributes.get(PARENT) == table
     ]
 
 

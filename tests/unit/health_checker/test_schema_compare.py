@@ -50,10 +50,13 @@ def test_a_missing_table_is_one_difference_not_one_per_column():
         "index": {},
         "enum": EXPECTED["enum"],
     }
-    assert keys(compare_schemas(EXPECTED, actual)) == [
+    differences = compare_schemas(EXPECTED, actual)
+    assert keys(differences) == [
         ("table", "public.extra", None, "extra"),
         ("table", "public.post", None, "missing"),
     ]
+    assert differences[0]["actual"] == {"kind": "table", "columns": ["id"]}
+    assert differences[1]["expected"] == {"kind": "table", "columns": ["title"]}
 
 
 def test_missing_and_extra_carry_the_objects_attributes_without_their_table():
