@@ -26,7 +26,7 @@ from faber_db.errors import InvalidInputError, MissingEnvVarError, ShadowReplayE
 from faber_db.exit_codes import ExitStatus
 from faber_db.fsutil import atomic_write
 from faber_db.health_checker import shadow as shadows
-from faber_db.health_checker.schema_compare import compare_schemas
+from faber_db.health_checker.schema_compare import compare_schemas, introspect
 from faber_db.migration_deployer import prisma_layout as prisma
 from faber_db.migration_deployer.apply import Applier, MigrationFailure
 from faber_db.migration_deployer.history import History, diagnose
@@ -35,6 +35,10 @@ from faber_db.migration_deployer.statements import database_errors, summary
 from faber_db.migration_deployer.tracking import TrackingTable
 from faber_db.result import Progress, Result
 from faber_db.timeutil import format_utc, utcnow
+
+# The public API other skills use (rehearsal and down-migration checks compare two
+# databases with introspect + compare_schemas).
+__all__ = ["compare_schemas", "detect_drift", "drift_report", "introspect"]
 
 
 def detect_drift(

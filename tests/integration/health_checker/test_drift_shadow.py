@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+from drift_support import MIGRATIONS
 from migration_support import configure, migrations_dir, use_umami, write_migrations
 from support import SERVER_URLS, create_database, drop_database
 
@@ -124,10 +125,9 @@ def wait_for_new_shadow(project, engine_name: str, before: set[str], pid: int) -
     raise AssertionError("the drift run made no shadow")
 
 
-@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"], indirect=True)
 def test_a_given_shadow_must_be_empty_and_is_emptied_again(project, engine_name, tmp_path):
     configure(project, engine_name)
-    write_migrations(project, TABLE, engine_name)
+    write_migrations(project, MIGRATIONS[engine_name], engine_name)
     assert project.run_json("migrate", "dev")[0] == 0
     given = create_database(engine_name, tmp_path)
     try:
