@@ -116,6 +116,7 @@ class PostgresEngine(Engine):
     sqlglot_dialect = "postgres"
     prisma_provider = "postgresql"
     restorer = ("faber_db.engines.postgresql.restorer", "PostgresRestorer")
+    introspection_module = "faber_db.engines.postgresql.introspection"
     url_schemes = ("postgresql", "postgres")
     default_port = 5432
     install_hints = dict.fromkeys(("pg_dump", "pg_restore", "psql"), _CLIENT_HINT)
@@ -274,6 +275,12 @@ class PostgresEngine(Engine):
             db.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+    def databases_with_prefix(self, prefix: str) -> list[str]:
+        """Names in pg_database that start with `prefix` (taken literally)."""
+        with self.session(self._maintenance_db()) as db:
+            rows = self.query(db, "SELECT datname FROM pg_database ORDER BY 1")
+        return [row[0] for row in rows if row[0].startswith(prefix)]
 
     def _maintenance_db(self) -> str:
         return self.conn.param("maintenance_db", "postgres")
