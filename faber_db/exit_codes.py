@@ -65,6 +65,7 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
     "audit_unavailable": ExitStatus.FAILURE,
+    "report_write_failed": ExitStatus.FAILURE,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

@@ -19,6 +19,7 @@ from faber_db.cli import (
     audit_commands,
     backup_commands,
     migrate_commands,
+    report_commands,
     restore_commands,
     safety_commands,
 )
@@ -43,6 +44,7 @@ COMMAND_MODULES = [
     migrate_commands,
     restore_commands,
     safety_commands,
+    report_commands,
 ]
 
 # Errors whose cause is in what a native tool printed.

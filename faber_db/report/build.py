@@ -1,0 +1,103 @@
+"""Render the report to its HTML file and describe it as a Result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from faber_db import __version__
+from faber_db.config import Config, check_environment_name, unknown_environment
+from faber_db.errors import InvalidInputError, ReportWriteError
+from faber_db.fsutil import atomic_write
+from faber_db.human_text import human_duration, human_size
+from faber_db.report.charts import REMOTE_OK, timeline_chart
+from faber_db.report.collect import collect_report
+from faber_db.report.model import Report
+from faber_db.resources import template_path
+from faber_db.result import Result
+from faber_db.timeutil import format_utc
+
+DEFAULT_OUTPUT = "faber-db-report.html"
+TEMPLATE = "report.html.j2"
+
+
+def write_report(config: Config, env: str | None, output: str | None, probe: bool = True) -> Result:
+    """Collect, render and atomically write the page; unreachable databases and
+    unreadable sources are notes on the page and warnings here, never failures."""
+    environments = selected_environments(config, env)
+    path = output_path(output)
+    report = collect_report(config, environments, probe)
+    page = render_page(report)
+    try:
+        atomic_write(path, page.encode("utf-8"))
+    except OSError as error:
+        raise ReportWriteError(
+            f"Could not write the report to {path}: {error.strerror or error}. Nothing was written.",
+            suggestions=["faber-db report --output <a writable path>.html"],
+        ) from error
+    return report_result(report, env, path, len(page.encode("utf-8")))
+
+
+def selected_environments(config: Config, env: str | None) -> list[str]:
+    """The one environment asked for (checked), or every configured one."""
+    if env is None:
+        return sorted(config.environments)
+    check_environment_name(env)
+    if env not in config.environments:
+        raise unknown_environment(env, sorted(config.environments))
+    return [env]
+
+
+def output_path(output: str | None) -> Path:
+    """Where the page goes: --output, or faber-db-report.html in the current directory."""
+    path = Path(output or DEFAULT_OUTPUT).expanduser()
+    if path.is_dir() or not path.name:
+        raise InvalidInputError(
+            f"--output {output!r} is a directory; name the file to write.",
+            suggestions=[f"faber-db report --output {path / DEFAULT_OUTPUT}"],
+        )
+    return path.absolute()
+
+
+def render_page(report: Report) -> str:
+    """The self-contained HTML page (autoescaped: every value from data is text)."""
+    from jinja2 import Environment, select_autoescape
+
+    jinja = Environment(autoescape=select_autoescape(default=True), keep_trailing_newline=True)
+    jinja.filters.update(utc=format_utc, size=human_size, duration=human_duration)
+    template = jinja.from_string(template_path(TEMPLATE).read_text(encoding="utf-8"))
+    return template.render(
+        report=report,
+        charts={env.name: timeline_chart(env) for env in report.environments},
+        remote_ok=REMOTE_OK,
+        version=__version__,
+    )
+
+
+def report_result(report: Report, env: str | None, path: Path, size: int) -> Result:
+    """What was written: the path and each environment's counts."""
+    summary = [
+        {
+            "name": e.name,
+            "backups": len(e.backups),
+            "migrations": len(e.migrations),
+            "restores_and_rollbacks": len(e.events),
+            "database": "not read"
+            if e.tracking is None
+            else ("reachable" if e.tracking.reachable else "unreachable"),
+            "health": e.health is not None,
+            "drift": e.drift is not None,
+        }
+        for e in report.environments
+    ]
+    return Result(
+        operation="report",
+        environment=env,
+        result={
+            "path": str(path),
+            "size_bytes": size,
+            "audit_chain_ok": report.chain.ok,
+            "environments": summary,
+        },
+        message=f"Report of {len(summary)} environment(s) written to {path} ({human_size(size)}).",
+        warnings=list(report.warnings),
+    )
