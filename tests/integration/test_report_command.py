@@ -1,0 +1,153 @@
+"""`faber-db report` on a real history, on each engine: a protected environment
+migrated through an approved plan with a finding, backed up and rolled back; the
+page is well formed, holds every backup id and migration name, has no external
+reference, shows fixture health and drift files and an unreachable database; and
+Chromium renders it to a screenshot that is not blank."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from html import unescape
+
+import pytest
+from migration_support import SIMPLE, configure, write_migrations
+from report_support import external_references, luminance_stats, parse_page
+
+from faber_db.audit import verify_chain
+
+DROP = {"20240104000000_drop_email": "ALTER TABLE account DROP COLUMN email;\n"}
+PROVIDERS = {"postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}
+HEALTH = {
+    "environment": "dev",
+    "checked_at": "2026-12-01T09:00:00Z",
+    "status": "failed",
+    "checks": [
+        {"name": "connection", "status": "ok", "detail": "SELECT 1 in 3 ms", "fix": None},
+        {
+            "name": "replication_lag_probe",
+            "status": "failed",
+            "detail": "lag 94 s",
+            "fix": "faber-db health dev",
+        },
+    ],
+}
+DRIFT = {
+    "environment": "dev",
+    "checked_at": "2026-12-01T09:05:00Z",
+    "drift": True,
+    "differences": [
+        {
+            "object_type": "column",
+            "object": "account.nickname_drifted",
+            "attribute": "presence",
+            "kind": "extra",
+            "expected": None,
+            "actual": "varchar(40)",
+        }
+    ],
+    "checksum_changed": False,
+    "orphan_rows": [],
+}
+
+
+@pytest.fixture
+def history(project, engine_name):
+    """dev protected, three migrations then a dropped column approved, a labelled
+    backup, and an approved rollback to it."""
+    configure(project, PROVIDERS[engine_name], safety={"protected_environments": ["dev"]})
+    write_migrations(project, {**SIMPLE, **DROP}, PROVIDERS[engine_name])
+    approve(project, "migrate", "dev")
+    code, out = project.run_json("backup", "dev", "--label", "before-report")
+    assert code == 0, out
+    approve(project, "rollback", "dev", "--from", out["result"]["backup_id"])
+    return project
+
+
+def approve(project, *command):
+    code, out = project.run_json(*command)
+    assert code == 14, out
+    code, out = project.run_json(*command, "--approve", out["result"]["plan_id"])
+    assert code == 0, out
+    return out
+
+
+def write_report(project, *extra) -> tuple[dict, str]:
+    code, out = project.run_json("report", "--output", "out/report.html", *extra)
+    assert code == 0, out
+    return out, (project.root / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_holds_the_whole_history(history):
+    out, html = write_report(history)
+    parser = parse_page(html)
+    text = unescape("".join(parser.text))
+    assert external_references(html, parser) == []
+    backups = history.catalogue()["backups"]
+    assert {b["reason"] for b in backups} >= {"pre-migration", "manual", "pre-rollback"}
+    for entry in backups:
+        assert entry["id"] in text
+    for name in [*SIMPLE, *DROP]:
+        assert name in text
+    trail = verify_chain(history.config_dir / "audit.jsonl").entries
+    migrate = next(e for e in trail if e["operation"] == "migrate" and e["result"] == "success")
+    assert migrate["plan_id"] in text and "drop_column" in text and "account.email" in text
+    assert "chain verified" in text and "reachable" in text
+    [dev] = out["result"]["environments"]
+    assert dev["backups"] == len(backups) and dev["restores_and_rollbacks"] == 1
+    assert dev["database"] == "reachable" and out["result"]["audit_chain_ok"] is True
+    shows_health_drift_and_an_unreachable_database(history)
+
+
+def shows_health_drift_and_an_unreachable_database(history):
+    """The same history (built once per engine: it is the slow part), with fixture
+    health and drift files and the database's URL unset."""
+    state = history.config_dir / "state"
+    for kind, data in (("health", HEALTH), ("drift", DRIFT)):
+        (state / kind).mkdir(parents=True, exist_ok=True)
+        (state / kind / "dev.json").write_text(json.dumps(data))
+    unset = {**history.env, "FABER_TEST_DEV_URL": ""}
+    history.env = unset
+    out, html = write_report(history, "--env", "dev")
+    text = unescape("".join(parse_page(html).text))
+    assert "replication_lag_probe" in text and "lag 94 s" in text
+    assert "account.nickname_drifted" in text and "drift found" in text
+    assert "unreachable" in text and "FABER_TEST_DEV_URL" in text
+    assert out["result"]["environments"][0]["database"] == "unreachable"
+    assert any("tracking table was not read" in w for w in out["warnings"])
+    for entry in history.catalogue()["backups"]:  # the catalogue still fills the page
+        assert entry["id"] in text
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+def test_report_renders_in_headless_chromium(project, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium is not installed")
+    write_migrations(project, SIMPLE, "sqlite")
+    assert project.run_json("migrate", "dev")[0] == 0
+    assert project.run_json("backup", "dev")[0] == 0
+    write_report(project)
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            "--window-size=1000,900",
+            f"--screenshot={shot}",
+            (project.root / "out" / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    variance, colours = luminance_stats(shot)
+    assert variance > 200 and colours > 20, (variance, colours)
