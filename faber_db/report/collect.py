@@ -215,7 +215,7 @@ def merge_tracking(report: EnvironmentReport) -> None:
         return
     applied = set(tracking.applied)
     for record in report.migrations:
-        record.state = "applied" if record.name in applied else "not applied now"
+        record.state = "applied" if record.name in applied else "not in the tracking table now"
     audited = {r.name for r in report.migrations}
     for name in tracking.applied:
         if name not in audited:
