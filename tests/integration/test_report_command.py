@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from html import unescape
 
 import pytest
 from migration_support import SIMPLE, configure, write_migrations
 from report_support import external_references, luminance_stats, parse_page
+from support import Project, basic_config
 
 from faber_db.audit import verify_chain
 
@@ -151,3 +153,37 @@ def test_report_renders_in_headless_chromium(project, tmp_path):
     )
     variance, colours = luminance_stats(shot)
     assert variance > 200 and colours > 20, (variance, colours)
+
+
+def test_a_broken_chain_and_a_refused_connection_are_on_the_page_not_failures(tmp_path):
+    """No server needed: dev is a SQLite file, staging a PostgreSQL URL with a password
+    on a closed port. The password never reaches the page or the output."""
+    project = Project(
+        tmp_path / "project",
+        {
+            "FABER_TEST_DEV_URL": f"sqlite:///{tmp_path / 'dev.db'}",
+            "FABER_TEST_STAGING_URL": "postgresql://app:s3cret-pw@127.0.0.1:1/app",
+        },
+    )
+    project.root.mkdir()
+    sqlite3.connect(tmp_path / "dev.db").close()
+    project.write_config(basic_config(dev="FABER_TEST_DEV_URL", staging="FABER_TEST_STAGING_URL"))
+    code, out = project.run_json("backup", "dev")
+    assert code == 0, out
+    backup_id = out["result"]["backup_id"]
+    trail = project.config_dir / "audit.jsonl"
+    trail.write_text(trail.read_text().replace('"result": "success"', '"result": "edited"', 1))
+    output = project.run("report", "--output", "out/report.html", "--json")
+    assert output.returncode == 0, output.stdout
+    result = output.json["result"]
+    html = (project.root / "out" / "report.html").read_text(encoding="utf-8")
+    text = unescape("".join(parse_page(html).text))
+    assert result["audit_chain_ok"] is False and "chain BROKEN" in text
+    assert backup_id in text  # the catalogue does not depend on the trail
+    staging = next(e for e in result["environments"] if e["name"] == "staging")
+    assert staging["database"] == "unreachable" and "unreachable" in text
+    assert "s3cret-pw" not in html + output.stdout + output.stderr
+    code, out = project.run_json("report", "--output", "out")
+    assert code == 2 and out["error"]["code"] == "invalid_input", out
+    code, out = project.run_json("report", "--env", "nowhere")
+    assert code == 4 and out["error"]["code"] == "unknown_environment", out
