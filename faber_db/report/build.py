@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from faber_db import __version__
-from faber_db.config import Config, check_environment_name, unknown_environment
+from faber_db.config import Config
 from faber_db.errors import InvalidInputError, ReportWriteError
 from faber_db.fsutil import atomic_write
 from faber_db.human_text import human_duration, human_size
@@ -23,9 +23,8 @@ TEMPLATE = "report.html.j2"
 def write_report(config: Config, env: str | None, output: str | None, probe: bool = True) -> Result:
     """Collect, render and atomically write the page; unreachable databases and
     unreadable sources are notes on the page and warnings here, never failures."""
-    environments = selected_environments(config, env)
     path = output_path(output)
-    report = collect_report(config, environments, probe)
+    report = collect_report(config, env, probe)
     page = render_page(report)
     try:
         atomic_write(path, page.encode("utf-8"))
@@ -35,16 +34,6 @@ def write_report(config: Config, env: str | None, output: str | None, probe: boo
             suggestions=["faber-db report --output <a writable path>.html"],
         ) from error
     return report_result(report, env, path, len(page.encode("utf-8")))
-
-
-def selected_environments(config: Config, env: str | None) -> list[str]:
-    """The one environment asked for (checked), or every configured one."""
-    if env is None:
-        return sorted(config.environments)
-    check_environment_name(env)
-    if env not in config.environments:
-        raise unknown_environment(env, sorted(config.environments))
-    return [env]
 
 
 def output_path(output: str | None) -> Path:
@@ -81,9 +70,7 @@ def report_result(report: Report, env: str | None, path: Path, size: int) -> Res
             "backups": len(e.backups),
             "migrations": len(e.migrations),
             "restores_and_rollbacks": len(e.events),
-            "database": "not read"
-            if e.tracking is None
-            else ("reachable" if e.tracking.reachable else "unreachable"),
+            "database": _database_state(e),
             "health": e.health is not None,
             "drift": e.drift is not None,
         }
@@ -101,3 +88,11 @@ def report_result(report: Report, env: str | None, path: Path, size: int) -> Res
         message=f"Report of {len(summary)} environment(s) written to {path} ({human_size(size)}).",
         warnings=list(report.warnings),
     )
+
+
+def _database_state(env) -> str:
+    if not env.configured:
+        return "not configured"
+    if env.tracking is None:
+        return "not read"
+    return "reachable" if env.tracking.reachable else "unreachable"

@@ -9,7 +9,12 @@ from pathlib import Path
 
 from faber_db.audit_report import verify_trail
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
-from faber_db.config import Config
+from faber_db.config import (
+    ENV_NAME_RE,
+    Config,
+    check_environment_name,
+    unknown_environment,
+)
 from faber_db.errors import CatalogueCorruptError, FaberError
 from faber_db.plans import plan_path
 from faber_db.report.model import (
@@ -31,8 +36,9 @@ NOT_OUTCOMES = ("approved", "recorded", "approval_required")
 STATE_FILE_MAX_BYTES = 1 << 20
 
 
-def collect_report(config: Config, environments: list[str], probe: bool = True) -> Report:
-    """The report of these environments; `probe` False skips the tracking tables."""
+def collect_report(config: Config, only: str | None = None, probe: bool = True) -> Report:
+    """The report of one environment (`only`) or of every one the config, the catalogue
+    or the audit trail names; `probe` False skips the tracking tables."""
     now = utcnow()
     warnings: list[str] = []
     trail = verify_trail(config)
@@ -51,6 +57,7 @@ def collect_report(config: Config, environments: list[str], probe: bool = True) 
             "before it are in the report"
         )
     entries = catalogue_entries(config, warnings)
+    environments = environment_names(config, only, entries, trail.chain.entries)
     reports = [
         environment_report(config, env, entries, trail.chain.entries, now, probe, warnings)
         for env in environments
@@ -63,6 +70,23 @@ def collect_report(config: Config, environments: list[str], probe: bool = True) 
         environments=reports,
         warnings=warnings,
     )
+
+
+def environment_names(
+    config: Config, only: str | None, entries: list[BackupEntry], audit: list[dict]
+) -> list[str]:
+    """The configured environments and those only the history still names (an
+    environment removed from the config keeps its record); `only` checked against both."""
+    names = set(config.environments) | {e.environment for e in entries}
+    names |= {line.get("environment") for line in audit}
+    # A name becomes a state-file path: only names faber-db itself accepts.
+    names = {name for name in names if isinstance(name, str) and ENV_NAME_RE.match(name)}
+    if only is None:
+        return sorted(names)
+    check_environment_name(only)
+    if only not in names:
+        raise unknown_environment(only, sorted(names))
+    return [only]
 
 
 def catalogue_entries(config: Config, warnings: list[str]) -> list[BackupEntry]:
@@ -97,7 +121,8 @@ def environment_report(
         health=state_file(config.state_dir, "health", env),
         drift=state_file(config.state_dir, "drift", env),
     )
-    if probe:
+    report.configured = env in config.environments
+    if probe and report.configured:
         report.tracking = tracking_of(config, env)
         merge_tracking(report)
         if not report.tracking.reachable:
@@ -138,6 +163,7 @@ def event_of(line: dict) -> Event | None:
         safety_backup_id=line.get("safety_backup_id"),
         plan_id=line.get("plan_id"),
         error_code=line.get("error_code"),
+        migrations_rolled_back=[str(m) for m in line.get("migrations_rolled_back") or []],
     )
 
 

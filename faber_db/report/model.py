@@ -42,6 +42,7 @@ class Event:
     safety_backup_id: str | None = None
     plan_id: str | None = None
     error_code: str | None = None
+    migrations_rolled_back: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class EnvironmentReport:
 
     name: str
     protected: bool
+    configured: bool = True
     backups: list[BackupPoint] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     migrations: list[MigrationRecord] = field(default_factory=list)

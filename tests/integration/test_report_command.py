@@ -157,7 +157,8 @@ def test_report_renders_in_headless_chromium(project, tmp_path):
 
 def test_a_broken_chain_and_a_refused_connection_are_on_the_page_not_failures(tmp_path):
     """No server needed: dev is a SQLite file, staging a PostgreSQL URL with a password
-    on a closed port. The password never reaches the page or the output."""
+    on a closed port. The password never reaches the page or the output. An
+    environment removed from the config keeps its history on the page."""
     project = Project(
         tmp_path / "project",
         {
@@ -183,6 +184,12 @@ def test_a_broken_chain_and_a_refused_connection_are_on_the_page_not_failures(tm
     staging = next(e for e in result["environments"] if e["name"] == "staging")
     assert staging["database"] == "unreachable" and "unreachable" in text
     assert "s3cret-pw" not in html + output.stdout + output.stderr
+    project.write_config(basic_config(staging="FABER_TEST_STAGING_URL"))  # dev removed
+    code, out = project.run_json("report", "--no-database", "--output", "out/again.html")
+    assert code == 0, out
+    states = {e["name"]: e["database"] for e in out["result"]["environments"]}
+    assert states == {"dev": "not configured", "staging": "not read"}
+    assert backup_id in (project.root / "out" / "again.html").read_text(encoding="utf-8")
     code, out = project.run_json("report", "--output", "out")
     assert code == 2 and out["error"]["code"] == "invalid_input", out
     code, out = project.run_json("report", "--env", "nowhere")
