@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from faber_db.human_text import human_duration, human_size
 from faber_db.report.model import EnvironmentReport
-from faber_db.timeutil import parse_utc
+from faber_db.timeutil import parse_utc, utcnow
 
 WIDTH = 960
 LEFT = 104
@@ -121,8 +121,6 @@ def _migration_time(record) -> datetime | None:
 def _span(moments: list[datetime]) -> tuple[datetime, datetime]:
     """First and last moment, widened so a single moment sits mid-axis."""
     if not moments:
-        from faber_db.timeutil import utcnow
-
         moments = [utcnow()]
     start, end = min(moments), max(moments)
     margin = max((end - start) * 0.04, timedelta(minutes=30) if start == end else timedelta(0))

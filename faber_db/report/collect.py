@@ -16,6 +16,7 @@ from faber_db.config import (
     unknown_environment,
 )
 from faber_db.errors import CatalogueCorruptError, FaberError
+from faber_db.migration_deployer.status import migration_status
 from faber_db.plans import plan_path
 from faber_db.report.model import (
     BackupPoint,
@@ -214,8 +215,6 @@ def plan_findings(state_dir: Path, plan_id) -> tuple[list[tuple[Finding, str | N
 
 def tracking_of(config: Config, env: str) -> Tracking:
     """The tracking table as `faber-db status` reads it, or why it could not be read."""
-    from faber_db.migration_deployer.status import migration_status
-
     try:
         result = migration_status(config, env).result
     except FaberError as error:
