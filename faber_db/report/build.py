@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from faber_db import __version__
-from faber_db.config import Config
+from faber_db.config import CONFIG_DIR, Config
 from faber_db.errors import InvalidInputError, ReportWriteError
 from faber_db.fsutil import atomic_write
 from faber_db.human_text import human_duration, human_size
@@ -18,12 +18,14 @@ from faber_db.timeutil import format_utc
 
 DEFAULT_OUTPUT = "faber-db-report.html"
 TEMPLATE = "report.html.j2"
+# In the template's <head>: what marks a file as one a report may overwrite.
+GENERATOR_MARK = b'<meta name="generator" content="faber-db report">'
 
 
 def write_report(config: Config, env: str | None, output: str | None, probe: bool = True) -> Result:
     """Collect, render and atomically write the page; unreachable databases and
     unreadable sources are notes on the page and warnings here, never failures."""
-    path = output_path(output)
+    path = output_path(config, output)
     report = collect_report(config, env, probe)
     page = render_page(report)
     try:
@@ -36,15 +38,57 @@ def write_report(config: Config, env: str | None, output: str | None, probe: boo
     return report_result(report, env, path, len(page.encode("utf-8")))
 
 
-def output_path(output: str | None) -> Path:
-    """Where the page goes: --output, or faber-db-report.html in the current directory."""
-    path = Path(output or DEFAULT_OUTPUT).expanduser()
+def output_path(config: Config, output: str | None) -> Path:
+    """Where the page goes: --output, or faber-db-report.html in the current directory.
+
+    Refused: a directory, a path inside faber-db's own folders or the migrations
+    (the catalogue, the trail, backups, plans), and an existing file that is not a
+    report faber-db wrote: a report never overwrites anything else."""
+    path = Path(output or DEFAULT_OUTPUT).expanduser().absolute()
     if path.is_dir() or not path.name:
         raise InvalidInputError(
             f"--output {output!r} is a directory; name the file to write.",
             suggestions=[f"faber-db report --output {path / DEFAULT_OUTPUT}"],
         )
-    return path.absolute()
+    where = path.parent.resolve() / path.name
+    if any(_inside(where, folder) for folder in _kept_folders(config)) or where in _kept_files(
+        config
+    ):
+        raise InvalidInputError(
+            f"--output {where} is inside faber-db's own files or the migrations; "
+            "nothing was written.",
+            suggestions=[f"faber-db report --output {DEFAULT_OUTPUT}"],
+        )
+    if where.exists() and not _is_report(where):
+        raise InvalidInputError(
+            f"{where} exists and is not a faber-db report; it was left as it is.",
+            suggestions=["faber-db report --output <a new file>.html"],
+        )
+    return where
+
+
+def _kept_folders(config: Config) -> list[Path]:
+    folders = [config.project_path(str(CONFIG_DIR)), config.backups_dir, config.state_dir]
+    return [folder.resolve() for folder in [*folders, config.migrations_dir]]
+
+
+def _kept_files(config: Config) -> set[Path]:
+    trail = config.audit_path.resolve()
+    files = {trail, trail.with_name(trail.name + ".head")}
+    return files | ({config.path.resolve()} if config.path else set())
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _is_report(path: Path) -> bool:
+    """Whether an existing file is a page this command wrote (its generator mark)."""
+    try:
+        with open(path, "rb") as handle:
+            return GENERATOR_MARK in handle.read(2048)
+    except OSError:
+        return False
 
 
 def render_page(report: Report) -> str:

@@ -192,5 +192,13 @@ def test_a_broken_chain_and_a_refused_connection_are_on_the_page_not_failures(tm
     assert backup_id in (project.root / "out" / "again.html").read_text(encoding="utf-8")
     code, out = project.run_json("report", "--output", "out")
     assert code == 2 and out["error"]["code"] == "invalid_input", out
+    catalogue = project.catalogue_path.read_bytes()
+    notes = project.root / "notes.txt"
+    notes.write_text("not a report")
+    for refused in (project.catalogue_path, notes):  # a report overwrites only a report
+        code, out = project.run_json("report", "--output", str(refused))
+        assert code == 2 and out["error"]["code"] == "invalid_input", out
+    assert project.catalogue_path.read_bytes() == catalogue
+    assert notes.read_text() == "not a report"
     code, out = project.run_json("report", "--env", "nowhere")
     assert code == 4 and out["error"]["code"] == "unknown_environment", out
