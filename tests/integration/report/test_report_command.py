@@ -83,7 +83,9 @@ def write_report(project, *extra) -> tuple[dict, str]:
 
 
 def test_report_holds_the_whole_history(history):
+    trail_before = (history.config_dir / "audit.jsonl").read_bytes()
     out, html = write_report(history)
+    assert (history.config_dir / "audit.jsonl").read_bytes() == trail_before  # not audited
     parser = parse_page(html)
     text = unescape("".join(parser.text))
     assert external_references(html, parser) == []
