@@ -169,8 +169,14 @@ def event_of(line: dict) -> Event | None:
 
 
 def migrations_from_audit(state_dir: Path, lines: list[dict]) -> list[MigrationRecord]:
-    """Every migration a successful `migrate` applied, with its actor and approved plan."""
+    """Every migration a successful `migrate` applied, with its actor, its plan and
+    whether a person approved that plan (gated runs write an `approved` line first)."""
     records = []
+    approved = {
+        line.get("plan_id")
+        for line in lines
+        if line.get("operation") == "migrate" and line.get("result") == "approved"
+    }
     for line in lines:
         if line.get("operation") != "migrate" or line.get("result") != "success":
             continue
@@ -185,6 +191,7 @@ def migrations_from_audit(state_dir: Path, lines: list[dict]) -> list[MigrationR
                     plan_id=line.get("plan_id"),
                     findings=[f for f, where in findings if where in (None, name)],
                     plan_kept=kept,
+                    approved=line.get("plan_id") in approved,
                 )
             )
     return records

@@ -65,7 +65,8 @@ class MigrationRecord:
     agent_claimed: str | None = None
     plan_id: str | None = None
     findings: list[Finding] = field(default_factory=list)
-    plan_kept: bool | None = None  # None: no plan; False: its file is no longer kept
+    plan_kept: bool | None = None  # None: no plan; False: its file is not kept
+    approved: bool = False  # a person approved plan_id (an `approved` audit line)
     in_audit: bool = True
     state: str | None = None  # from the tracking table, when it could be read
 

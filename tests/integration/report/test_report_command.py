@@ -98,6 +98,7 @@ def test_report_holds_the_whole_history(history):
     trail = verify_chain(history.config_dir / "audit.jsonl").entries
     migrate = next(e for e in trail if e["operation"] == "migrate" and e["result"] == "success")
     assert migrate["plan_id"] in text and "drop_column" in text and "account.email" in text
+    assert "no approval needed" not in text  # dev is protected: its plan was approved
     assert "chain verified" in text and "reachable" in text
     [dev] = out["result"]["environments"]
     assert dev["backups"] == len(backups) and dev["restores_and_rollbacks"] == 1

@@ -63,9 +63,16 @@ def sample_report() -> Report:
                 plan_id="plan-0123456789abcdef",
                 findings=[Finding("drop_column", "danger", "account.notes", HOSTILE)],
                 plan_kept=True,
+                approved=True,
                 state="applied",
             ),
             MigrationRecord(name="20261001000000_init", applied_at=None, in_audit=False),
+            MigrationRecord(
+                name="20261102000000_add_index",
+                applied_at="2026-11-03T10:00:00Z",
+                user="dana",
+                plan_id="plan-fedcba9876543210",
+            ),
         ],
         tracking=Tracking(True, "postgresql 15.4 at postgresql://app:***@db/app", "postgresql"),
         health=StateFile(
@@ -105,6 +112,7 @@ def test_page_is_well_formed_and_holds_every_id():
     assert "unreachable" in text and "connection_failed: refused" in text
     assert "replication_lag" in text and "not a readable JSON object" in text
     assert "dana via claude-code (claimed)" in text
+    assert text.count("no approval needed") == 1  # the unapproved plan only
 
 
 def test_page_has_no_external_reference():
@@ -135,7 +143,7 @@ def test_timeline_geometry():
         mark_colour("valid"),
     ]
     kinds = sorted(mark.kind for mark in chart.marks)
-    assert kinds == ["migration", "remote", "remote", "restore", "rollback"]
+    assert kinds == ["migration", "migration", "remote", "remote", "restore", "rollback"]
 
 
 def test_a_single_moment_sits_mid_axis_and_an_empty_environment_says_so():
