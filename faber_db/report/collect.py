@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from faber_db.audit_report import verify_trail
+from faber_db.audit import ChainReport
+from faber_db.audit_report import TrailReport, verify_trail
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.config import (
     ENV_NAME_RE,
@@ -42,7 +43,7 @@ def collect_report(config: Config, only: str | None = None, probe: bool = True) 
     or the audit trail names; `probe` False skips the tracking tables."""
     now = utcnow()
     warnings: list[str] = []
-    trail = verify_trail(config)
+    trail = read_trail(config)
     warnings += trail.warnings
     chain = ChainStatus(
         ok=trail.chain.ok,
@@ -71,6 +72,15 @@ def collect_report(config: Config, only: str | None = None, probe: bool = True) 
         environments=reports,
         warnings=warnings,
     )
+
+
+def read_trail(config: Config) -> TrailReport:
+    """The verified trail; one that cannot be read at all counts as broken at line 1."""
+    try:
+        return verify_trail(config)
+    except OSError as error:
+        problem = f"the audit trail could not be read: {error.strerror or error}"
+        return TrailReport(ChainReport(0, False, 1, problem))
 
 
 def environment_names(

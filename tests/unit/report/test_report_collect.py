@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from faber_db.audit import verify_chain
 from faber_db.errors import InvalidInputError, UnknownEnvironmentError
 from faber_db.report.collect import environment_names, event_of, plan_findings, state_file
 
@@ -70,3 +71,10 @@ def test_state_files_of_the_wrong_shape_are_a_note(tmp_path):
     )
     data = state_file(tmp_path, "health", "production").data
     assert data["checks"] == [{"name": "c"}] and data["differences"] == []
+
+
+def test_a_trail_with_bytes_that_are_not_utf8_is_broken_not_a_traceback(tmp_path):
+    trail = tmp_path / "audit.jsonl"
+    trail.write_bytes(b"\xff\xfe garbage\n")
+    report = verify_chain(trail)  # `faber-db audit --verify` and the report read it so
+    assert report.ok is False and report.first_broken_line == 1
