@@ -89,9 +89,9 @@ def environment_names(
     """The configured environments and those only the history still names (an
     environment removed from the config keeps its record); `only` checked against both."""
     names = set(config.environments) | {e.environment for e in entries}
-    names |= {line.get("environment") for line in audit}
+    names |= {_text(line.get("environment")) for line in audit}
     # A name becomes a state-file path: only names faber-db itself accepts.
-    names = {name for name in names if isinstance(name, str) and ENV_NAME_RE.match(name)}
+    names = {name for name in names if name and ENV_NAME_RE.match(name)}
     if only is None:
         return sorted(names)
     check_environment_name(only)
@@ -170,11 +170,11 @@ def event_of(line: dict) -> Event | None:
         operation=line["operation"],
         result=str(line.get("result")),
         user=_who(line),
-        backup_id=line.get("backup_id"),
-        safety_backup_id=line.get("safety_backup_id"),
-        plan_id=line.get("plan_id"),
-        error_code=line.get("error_code"),
-        migrations_rolled_back=[str(m) for m in line.get("migrations_rolled_back") or []],
+        backup_id=_text(line.get("backup_id")),
+        safety_backup_id=_text(line.get("safety_backup_id")),
+        plan_id=_text(line.get("plan_id")),
+        error_code=_text(line.get("error_code")),
+        migrations_rolled_back=_names(line.get("migrations_rolled_back")),
     )
 
 
@@ -183,25 +183,26 @@ def migrations_from_audit(state_dir: Path, lines: list[dict]) -> list[MigrationR
     whether a person approved that plan (gated runs write an `approved` line first)."""
     records = []
     approved = {
-        line.get("plan_id")
+        _text(line.get("plan_id"))
         for line in lines
         if line.get("operation") == "migrate" and line.get("result") == "approved"
     }
     for line in lines:
         if line.get("operation") != "migrate" or line.get("result") != "success":
             continue
-        findings, kept = plan_findings(state_dir, line.get("plan_id"))
-        for name in line.get("migrations_applied") or []:
+        plan = _text(line.get("plan_id"))
+        findings, kept = plan_findings(state_dir, plan)
+        for name in _names(line.get("migrations_applied")):
             records.append(
                 MigrationRecord(
                     name=str(name),
-                    applied_at=line.get("time"),
-                    user=line.get("user"),
-                    agent_claimed=line.get("agent_claimed") or line.get("agent"),
-                    plan_id=line.get("plan_id"),
+                    applied_at=_text(line.get("time")),
+                    user=_text(line.get("user")),
+                    agent_claimed=_text(line.get("agent_claimed") or line.get("agent")),
+                    plan_id=plan,
                     findings=[f for f, where in findings if where in (None, name)],
                     plan_kept=kept,
-                    approved=line.get("plan_id") in approved,
+                    approved=plan is not None and plan in approved,
                 )
             )
     return records
@@ -287,6 +288,16 @@ def _read_json(path: Path):
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
+
+
+def _text(value) -> str | None:
+    """A string field of an audit line (a line of another shape shows nothing)."""
+    return value if isinstance(value, str) else None
+
+
+def _names(value) -> list[str]:
+    """A list-of-names field of an audit line."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _moment(text):

@@ -11,7 +11,13 @@ import pytest
 
 from faber_db.audit import verify_chain
 from faber_db.errors import InvalidInputError, UnknownEnvironmentError
-from faber_db.report.collect import environment_names, event_of, plan_findings, state_file
+from faber_db.report.collect import (
+    environment_names,
+    event_of,
+    migrations_from_audit,
+    plan_findings,
+    state_file,
+)
 
 PLAN_ID = "plan-0123456789abcdef"
 
@@ -20,6 +26,7 @@ def test_environments_come_from_config_catalogue_and_trail_and_names_are_checked
     config = SimpleNamespace(environments={"production": {}})
     entries = [SimpleNamespace(environment="old-staging"), SimpleNamespace(environment="../x")]
     audit = [{"environment": "qa"}, {"environment": None}, {"environment": "a/../../b"}, {}]
+    audit.append({"environment": ["qa"]})  # a line of another shape (the chain is rehashable)
     assert environment_names(config, None, entries, audit) == ["old-staging", "production", "qa"]
     assert environment_names(config, "qa", entries, audit) == ["qa"]
     with pytest.raises(UnknownEnvironmentError):
@@ -78,3 +85,16 @@ def test_a_trail_with_bytes_that_are_not_utf8_is_broken_not_a_traceback(tmp_path
     trail.write_bytes(b"\xff\xfe garbage\n")
     report = verify_chain(trail)  # `faber-db audit --verify` and the report read it so
     assert report.ok is False and report.first_broken_line == 1
+
+
+def test_audit_lines_of_another_shape_show_nothing_rather_than_fail(tmp_path):
+    odd = {"operation": "migrate", "result": "success", "time": "2026-12-01T10:00:00Z"}
+    lines = [
+        {**odd, "result": "approved", "plan_id": ["x"]},
+        {**odd, "plan_id": {"a": 1}, "migrations_applied": "m1", "user": 7},
+        {**odd, "plan_id": PLAN_ID, "migrations_applied": ["m1", 3]},
+    ]
+    records = migrations_from_audit(tmp_path, lines)
+    assert [(r.name, r.plan_id, r.approved) for r in records] == [("m1", PLAN_ID, False)]
+    event = event_of({**odd, "operation": "restore", "migrations_rolled_back": "m1"})
+    assert event.migrations_rolled_back == []
