@@ -212,3 +212,9 @@ class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 
     code = "interrupted"
+
+
+class ReportWriteError(FaberError):
+    """`faber-db report` could not write its HTML file (nothing was written)."""
+
+    code = "report_write_failed"

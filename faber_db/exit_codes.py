@@ -69,6 +69,7 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "drift_found": ExitStatus.DRIFT_FOUND,
     "shadow_not_empty": ExitStatus.FAILURE,
     "shadow_replay_failed": ExitStatus.FAILURE,
+    "report_write_failed": ExitStatus.FAILURE,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

@@ -20,6 +20,7 @@ from faber_db.cli import (
     backup_commands,
     drift_commands,
     migrate_commands,
+    report_commands,
     restore_commands,
     safety_commands,
 )
@@ -45,6 +46,7 @@ COMMAND_MODULES = [
     restore_commands,
     safety_commands,
     drift_commands,
+    report_commands,
 ]
 
 # Errors whose cause is in what a native tool printed.
