@@ -1,0 +1,137 @@
+"""`faber-db backup <env> --if-due`: a backup only when the schedule says one is due.
+
+Safe to run every few minutes from any scheduler, on several machines sharing the
+project folder: the decision is taken under a file lock in the state directory
+(`state/schedule/<env>.lock`) after re-reading the catalogue, so two runs racing for
+one due backup take one. A run that finds the lock held leaves the backup to the
+run that holds it.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
+from faber_db.backup_manager.create import BackupOptions
+from faber_db.backup_manager.schedule import Schedule, parse_schedule
+from faber_db.config import Config, check_environment_name
+from faber_db.errors import ConfigInvalidError
+from faber_db.result import Progress, Result
+from faber_db.timeutil import format_utc, parse_utc, utcnow
+
+
+def schedule_for(config: Config, env: str) -> Schedule:
+    """The environment's parsed `backup.schedule.<env>`; ConfigInvalidError when unset."""
+    check_environment_name(env)
+    config.resolve(env)  # an unknown environment is reported as such
+    schedules = config.section("backup").get("schedule") or {}
+    if env not in schedules:
+        raise ConfigInvalidError(
+            f"{env} has no backup schedule (backup.schedule.{env} is not set).",
+            suggestions=[
+                f'Add "backup": {{"schedule": {{"{env}": "daily@02:30"}}}} to the config',
+                f"faber-db backup {env}  (a backup now, without a schedule)",
+            ],
+        )
+    return parse_schedule(schedules[env], env)
+
+
+def newest_valid(entries: list[BackupEntry], env: str) -> BackupEntry | None:
+    """The environment's newest valid backup, whatever its reason."""
+    valid = [e for e in entries if e.environment == env and e.status == "valid"]
+    return max(valid, key=lambda e: (e.timestamp, e.id), default=None)
+
+
+def backup_if_due(
+    config: Config, env: str, options: BackupOptions, progress: Progress | None = None
+) -> Result:
+    """Take a backup of `env` if its schedule says one is due; else say when it is."""
+    schedule = schedule_for(config, env)
+    with _decision_lock(config.state_dir / "schedule" / f"{env}.lock") as held:
+        if not held:
+            return _not_due(env, schedule, None, None, "another faber-db run is taking it now")
+        newest = newest_valid(Catalogue.for_config(config).entries(), env)
+        newest_time = parse_utc(newest.timestamp) if newest else None
+        now = utcnow()
+        if not schedule.is_due(newest_time, now):
+            return _not_due(env, schedule, newest, schedule.next_due(newest_time, now), None)
+        return _take_due_backup(config, env, schedule, options, progress)
+
+
+def _take_due_backup(
+    config: Config, env: str, schedule: Schedule, options: BackupOptions, progress
+) -> Result:
+    from faber_db.backup_manager.manager import create_backup, delete_expired
+
+    result = create_backup(config, env, options, progress)
+    taken = parse_utc(result.result["timestamp"])
+    result.result.update(
+        due=True,
+        schedule=schedule.text,
+        next_due=format_utc(schedule.next_due(taken, max(taken, utcnow()))),
+        pruned=[],
+    )
+    if config.section("backup").get("auto_cleanup") is True:
+        pruned, warnings = delete_expired(config, env)
+        result.result["pruned"] = pruned
+        result.warnings += warnings
+        if pruned:
+            result.message += f" Pruned {len(pruned)} expired backup(s) (backup.auto_cleanup)."
+    return result
+
+
+def _not_due(
+    env: str,
+    schedule: Schedule,
+    newest: BackupEntry | None,
+    next_due: datetime | None,
+    busy: str | None,
+) -> Result:
+    due_text = format_utc(next_due) if next_due else None
+    message = (
+        f"Backup of {env} not due until {due_text} (schedule {schedule.text}; newest valid "
+        f"backup {newest.id})."
+        if busy is None
+        else f"Backup of {env} not taken here: {busy}."
+    )
+    return Result(
+        operation="backup",
+        environment=env,
+        result={
+            "due": False,
+            "schedule": schedule.text,
+            "next_due": due_text,
+            "newest_backup_id": newest.id if newest else None,
+            "newest_backup_at": newest.timestamp if newest else None,
+            "in_progress_elsewhere": busy is not None,
+        },
+        message=message,
+    )
+
+
+@contextmanager
+def _decision_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive flock on `path` if it is free: yields True when held, False
+    when another run holds it (that run is deciding, or backing up, for us)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                raise
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
