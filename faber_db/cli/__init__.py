@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         audit_operation(
             context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started
         )
+    send_notifications(context, result)  # may take seconds: Ctrl-C may cut it short
+    with interrupts_deferred([]):
         render(result, as_json, context)
     return int(result.resolved_exit_status())
 
@@ -171,6 +173,45 @@ def audit_operation(
         return
     try:
         record_line(context.config, result, argv, duration)
+    except (OSError, ValueError, FaberError) as exc:
+        result.warnings.append(f"could not write the audit trail: {exc}")
+
+
+def send_notifications(context: CommandContext, result: Result) -> None:
+    """Tell the configured webhooks (notifications.webhooks) about `result`; a webhook
+    that cannot be told is a warning in the result and a `notification` audit line."""
+    if "config" not in vars(context) or not context.config.section("notifications"):
+        return
+    from faber_db.notifications import notify
+
+    config = context.config
+    protected = result.environment is not None and config.is_protected(result.environment)
+    try:
+        failures = notify(
+            config.section("notifications"), result, protected, config.project_root.name
+        )
+    except KeyboardInterrupt:
+        failures = ["notifications interrupted; some webhooks may not have been told"]
+    result.warnings += failures
+    if failures:
+        _audit_notification_failures(context, result, failures)
+
+
+def _audit_notification_failures(
+    context: CommandContext, result: Result, failures: list[str]
+) -> None:
+    from faber_db.audit_policy import record_line
+
+    line = Result(
+        operation="notification",
+        status="error",
+        environment=result.environment,
+        result={},
+        message=f"after {result.operation} ({result.status}): " + "; ".join(failures),
+        error={"code": "notification_failed", "message": failures[0]},
+    )
+    try:
+        record_line(context.config, line, None, 0.0)
     except (OSError, ValueError, FaberError) as exc:
         result.warnings.append(f"could not write the audit trail: {exc}")
 
