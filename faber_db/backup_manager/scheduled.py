@@ -20,7 +20,7 @@ from pathlib import Path
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.create import BackupOptions
 from faber_db.backup_manager.schedule import Schedule, parse_schedule
-from faber_db.config import Config, check_environment_name
+from faber_db.config import Config, check_environment_name, unknown_environment
 from faber_db.errors import ConfigInvalidError
 from faber_db.result import Progress, Result
 from faber_db.timeutil import format_utc, parse_utc, utcnow
@@ -29,7 +29,8 @@ from faber_db.timeutil import format_utc, parse_utc, utcnow
 def schedule_for(config: Config, env: str) -> Schedule:
     """The environment's parsed `backup.schedule.<env>`; ConfigInvalidError when unset."""
     check_environment_name(env)
-    config.resolve(env)  # an unknown environment is reported as such
+    if env not in config.environments:
+        raise unknown_environment(env, sorted(config.environments))
     schedules = config.section("backup").get("schedule") or {}
     if env not in schedules:
         raise ConfigInvalidError(

@@ -21,6 +21,7 @@ from faber_db.cli import (
     migrate_commands,
     restore_commands,
     safety_commands,
+    schedule_commands,
 )
 from faber_db.cli.context import CommandContext
 from faber_db.cli.render import render
@@ -43,6 +44,7 @@ COMMAND_MODULES = [
     migrate_commands,
     restore_commands,
     safety_commands,
+    schedule_commands,
 ]
 
 # Errors whose cause is in what a native tool printed.
