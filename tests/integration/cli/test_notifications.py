@@ -194,24 +194,40 @@ def test_a_server_error_is_retried_once_then_a_warning_and_an_audit_line(tmp_pat
 def test_a_hanging_webhook_leaves_a_valid_backup_and_a_warning(tmp_path):
     receiver = Receiver(hang=True)
     try:
-        project = notified_project(tmp_path, receiver.url, ["approval_required"], timeout_seconds=1)
-        config = json.loads((project.config_dir / "config.json").read_text())
+        project = notified_project(tmp_path, receiver.url, ["migrate_done"], timeout_seconds=1)
+        config = configure(project, "sqlite")
         config["environments"]["production"] = {"connection_string_env": "FABER_TEST_DEV_URL"}
         project.write_config(config)
-        code, backup = project.run_json("backup", "production")
-        assert code == 0 and receiver.requests == []  # nothing to tell
+        write_migrations(project, SIMPLE, "sqlite")
+        code, asked = project.run_json("migrate", "production")
+        assert asked["status"] == "approval_required" and receiver.requests == []
         started = time.monotonic()
-        code, out = project.run_json("backups", "delete", backup["result"]["backup_id"], "--yes")
+        code, out = project.run_json(
+            "migrate", "production", "--approve", asked["result"]["plan_id"]
+        )
         elapsed = time.monotonic() - started
     finally:
         receiver.close()
-    assert out["status"] == "approval_required"
+    assert code == 0 and out["result"]["migrations_applied"] == list(SIMPLE), out
     assert len(receiver.requests) == 1  # the deadline left no time for a retry
-    assert any("no answer within 1s" in w for w in out["warnings"]), out["warnings"]
-    print(f"hanging webhook, 1 s budget: command took {elapsed:.2f}s")
+    assert any(
+        "notification migrate_done" in w and "no answer within 1s" in w for w in out["warnings"]
+    )
+    print(f"hanging webhook, 1 s budget: migrate with its backup took {elapsed:.2f}s")
     [entry] = project.catalogue()["backups"]
-    assert entry["status"] == "valid"
+    assert entry["id"] == out["result"]["pre_migration_backup_id"] and entry["status"] == "valid"
     assert project.run_json("backups", "verify", entry["id"])[0] == 0
+
+
+def test_restore_done_is_sent(tmp_path, receiver):
+    project = notified_project(tmp_path, receiver.url, ["restore_done", "rollback_done"])
+    code, backup = project.run_json("backup", "dev")
+    assert code == 0, backup
+    code, out = project.run_json("restore", "dev", "--from", backup["result"]["backup_id"], "--yes")
+    assert code == 0, out
+    [body] = receiver.bodies()
+    assert body["event"] == "restore_done" and body["result"]["operation"] == "restore"
+    assert body["result"]["environment"] == "dev"
 
 
 def test_a_refused_connection_and_an_unset_variable_are_warnings(tmp_path):
