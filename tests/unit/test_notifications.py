@@ -45,6 +45,12 @@ def test_result_events(result, protected, event):
     assert event is None or event in EVENTS
 
 
+@pytest.fixture(autouse=True)
+def no_secrets_from_other_tests(monkeypatch):
+    """Passwords other tests in this process registered would be masked too."""
+    monkeypatch.setattr("faber_db.urls.known_secrets", lambda: [])
+
+
 def test_slack_text_is_redacted_and_names_the_plan():
     result = Result(
         "migrate",
