@@ -165,6 +165,8 @@ def audit_operation(
 
     if result.operation not in AUDITED_OPERATIONS or result.status == "dry_run":
         return
+    if result.result.get("due") is False:  # backup --if-due, nothing done: a timer's poll
+        return
     if result.operation == "init" and result.status == "success":
         try:  # init wrote the config: its first line goes into the new project's trail
             context.config  # noqa: B018 (loads it)

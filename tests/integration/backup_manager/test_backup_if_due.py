@@ -30,6 +30,10 @@ def test_due_then_not_due(project):
     assert second["result"]["newest_backup_id"] == first["result"]["backup_id"]
     assert "not due until " + first["result"]["next_due"] in second["message"]
     assert len(project.catalogue()["backups"]) == 1
+    # A timer polls every few minutes: only runs that did something are audited.
+    trail = (project.config_dir / "audit.jsonl").read_text().splitlines()
+    backups = [json.loads(line) for line in trail if '"operation": "backup"' in line]
+    assert [b["backup_id"] for b in backups] == [first["result"]["backup_id"]]
 
 
 def test_a_manual_backup_counts_and_an_old_one_does_not(tmp_path):
