@@ -65,6 +65,8 @@ def result_event(result: Result, protected: bool) -> str | None:
     """The event `result` is (None: nothing to tell). `protected`: whether its
     environment is protected (a migrate_done is only sent for those)."""
     code = (result.error or {}).get("code")
+    if result.result.get("notify") is False:  # a failure streak already reported
+        return None
     if result.status == "error" and code in EVENT_BY_ERROR_CODE:
         return EVENT_BY_ERROR_CODE[code]
     if result.status == "approval_required":

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.create import BackupOptions
 from faber_db.backup_manager.schedule import Schedule, parse_schedule
 from faber_db.config import Config, check_environment_name, unknown_environment
-from faber_db.errors import ConfigInvalidError
+from faber_db.errors import ConfigInvalidError, FaberError
+from faber_db.fsutil import atomic_write
 from faber_db.result import Progress, Result
 from faber_db.timeutil import format_utc, parse_utc, utcnow
+
+NOTIFY_REPEAT = timedelta(hours=1)
 
 
 def schedule_for(config: Config, env: str) -> Schedule:
@@ -62,7 +66,44 @@ def backup_if_due(
         now = utcnow()
         if not schedule.is_due(newest_time, now):
             return _not_due(env, schedule, newest, schedule.next_due(newest_time, now), None)
-        return _take_due_backup(config, env, schedule, options, progress)
+        state = config.state_dir / "schedule" / f"{env}.json"
+        try:
+            result = _take_due_backup(config, env, schedule, options, progress)
+        except FaberError as error:
+            error.details["result"] = {"due": True, "schedule": schedule.text} | failure_streak(
+                state, error.code, now
+            )
+            raise
+        state.unlink(missing_ok=True)  # the failure streak, if any, is over
+        return result
+
+
+def failure_streak(path: Path, code: str, now: datetime) -> dict:
+    """Count a failed due backup in `path`; returns `consecutive_failures`,
+    `failing_since` and `notify` (False while the streak was already reported less
+    than NOTIFY_REPEAT ago: a timer retrying every 5 minutes must not send a message
+    every 5 minutes)."""
+    try:
+        streak = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        streak = {}
+    if not isinstance(streak, dict) or not isinstance(streak.get("failing_since"), str):
+        streak = {"failing_since": format_utc(now), "consecutive_failures": 0}
+    count = streak.get("consecutive_failures")
+    streak["consecutive_failures"] = (count if isinstance(count, int) else 0) + 1
+    notify = _notified_before(streak.get("notified_at")) <= now - NOTIFY_REPEAT
+    if notify:
+        streak["notified_at"] = format_utc(now)
+    streak["last_error_code"] = code
+    try:
+        atomic_write(path, json.dumps(streak).encode())
+    except OSError:
+        notify = True  # no memory of the streak: better a repeated message than none
+    return {
+        "consecutive_failures": streak["consecutive_failures"],
+        "failing_since": streak["failing_since"],
+        "notify": notify,
+    }
 
 
 def _take_due_backup(
@@ -114,6 +155,18 @@ def _not_due(
         },
         message=message,
     )
+
+
+def _notified_before(stamp: object) -> datetime:
+    """When the streak was last reported (long ago when never, or unreadable)."""
+    try:
+        return (
+            parse_utc(stamp)
+            if isinstance(stamp, str)
+            else datetime.min.replace(tzinfo=timezone.utc)
+        )
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
 
 
 @contextmanager

@@ -245,3 +245,24 @@ def test_a_refused_connection_and_an_unset_variable_are_warnings(tmp_path):
     assert out["status"] == "error" and out["error"]["code"] != "notification_failed"
     assert any("$HOOK_URL failed: " in w and "refused" in w.lower() for w in out["warnings"]), out
     assert any("$UNSET_HOOK is not set" in w for w in out["warnings"]), out
+
+
+def test_a_failing_scheduled_backup_is_reported_once_per_streak(tmp_path, receiver):
+    project = notified_project(tmp_path, receiver.url, ["backup_failed"])
+    config = json.loads((project.config_dir / "config.json").read_text())
+    config["backup"] = {"schedule": {"dev": "hourly"}}
+    project.write_config(config)
+    bad = {"FABER_TEST_DEV_URL": f"sqlite:///{tmp_path}/missing.db"}
+    code, first = project.run_json("backup", "dev", "--if-due", env=bad)
+    code, second = project.run_json("backup", "dev", "--if-due", env=bad)
+    assert first["status"] == second["status"] == "error"
+    assert first["result"]["consecutive_failures"] == 1 and first["result"]["notify"] is True
+    assert second["result"]["consecutive_failures"] == 2 and second["result"]["notify"] is False
+    assert second["result"]["failing_since"] == first["result"]["failing_since"]
+    assert len(receiver.requests) == 1  # the timer's retry 5 minutes later is not a new message
+    code, fixed = project.run_json("backup", "dev", "--if-due")
+    assert code == 0 and fixed["result"]["due"] is True, fixed
+    assert not (project.config_dir / "state" / "schedule" / "dev.json").exists()
+    code, again = project.run_json("backup", "dev", "--if-due", env=bad)
+    assert code == 0 and again["result"]["due"] is False  # not due: nothing tried, nothing sent
+    assert len(receiver.requests) == 1
