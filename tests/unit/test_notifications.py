@@ -1,5 +1,5 @@
 """Which event a Result is, and what is POSTed (pure; delivery is tested against a
-real HTTP server in tests/integration/cli/test_notifications.py)."""
+real HTTP server in tests/integration/cli/test_notification_webhooks.py)."""
 
 import json
 
