@@ -106,9 +106,20 @@ def payload(webhook: Webhook, event: str, result: Result, project: str) -> bytes
             "event": event,
             "project": project,
             "sent_at": format_utc(utcnow()),
-            "result": json.loads(redact_text(json.dumps(result.to_dict()))),
+            "result": _redacted(result.to_dict()),
         }
     return json.dumps(body).encode()
+
+
+def _redacted(value):
+    """`value` (JSON data) with every string passed through redact_text."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
 
 
 def notify(section: dict, result: Result, protected: bool, project: str) -> list[str]:

@@ -196,6 +196,8 @@ def send_notifications(context: CommandContext, result: Result) -> None:
         )
     except KeyboardInterrupt:
         failures = ["notifications interrupted; some webhooks may not have been told"]
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:  # never the command's outcome
+        failures = [f"notifications could not be sent: {type(exc).__name__}: {exc}"]
     result.warnings += failures
     if failures:
         _audit_notification_failures(context, result, failures)
