@@ -49,6 +49,8 @@ AUDITED_OPERATIONS = frozenset(
         "db-create",
         "init",
         "generate-migration",
+        "schedule-install",
+        "schedule-remove",
     }
 )
 # Result keys copied into the audit line when a command reports them.

@@ -106,6 +106,19 @@ def table(rows: list[list[str]], header: list[str]) -> list[str]:
 
 
 def _backup_lines(data: dict) -> list[str]:
+    if data.get("due") is False:  # backup --if-due, not due: the message says it all
+        return aligned(
+            [("schedule", data.get("schedule")), ("newest", data.get("newest_backup_id"))]
+        )
+    lines = _entry_lines(data)
+    if data.get("due"):
+        lines += aligned(
+            [("next due", data.get("next_due")), ("pruned", ", ".join(data["pruned"]))]
+        )
+    return lines
+
+
+def _entry_lines(data: dict) -> list[str]:
     manifest = data.get("manifest", {})
     tables = manifest.get("tables", {})
     migrations = data.get("migrations", {})
@@ -225,7 +238,7 @@ FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
     "backups-delete": _delete_lines,
     "resolve": _resolve_lines,
     "backup": _backup_lines,
-    "backups-show": _backup_lines,
+    "backups-show": _entry_lines,
     "backups-list": _list_lines,
     "backups-verify": _verify_lines,
     "backups-prune": _prune_lines,

@@ -21,7 +21,7 @@ from faber_db.cli import build_parser
 from faber_db.resources import validation_errors
 
 WORKFLOW = REPO_ROOT / "workflows" / "faber-db.json"
-PENDING_COMMANDS = {"health", "schedule"}  # feat/health, feat/schedule
+PENDING_COMMANDS = {"health"}  # feat/health
 PENDING_FLAGS = {("migrate", "--rehearse")}  # the rehearsal on production's backup
 PENDING_SKILLS = {"health-checker"}  # feat/health
 INVOCATION = re.compile(r"(?:/faber-db:|(?<![\w/-])faber-db )([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
