@@ -190,6 +190,13 @@ class AuditUnavailableError(FaberError):
     code = "audit_unavailable"
 
 
+class HealthFailedError(FaberError):
+    """A health check failed (`faber-db health`, or `migrate` with
+    safety.health_check_before_deploy); details["result"] holds the report."""
+
+    code = "health_failed"
+
+
 class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 

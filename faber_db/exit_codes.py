@@ -32,6 +32,7 @@ class ExitStatus(IntEnum):
     BLOCKED_BY_POLICY = 19
     VERIFICATION_FAILED = 20
     RESTORE_FAILED = 21
+    HEALTH_FAILED = 23
     INTERRUPTED = 130
 
 
@@ -65,6 +66,7 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
     "audit_unavailable": ExitStatus.FAILURE,
+    "health_failed": ExitStatus.HEALTH_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 
