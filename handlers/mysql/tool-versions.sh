@@ -9,7 +9,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
-FABER_OPERATION=tool-versions
+FABER_OPERATION="tool-versions"
 if command -v mariadb-dump >/dev/null 2>&1; then tool=mariadb-dump; else require_tool mysqldump; tool=mysqldump; fi
 tool_version=$("$tool" --version | head -n1)
 client_version=""

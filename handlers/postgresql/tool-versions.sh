@@ -8,7 +8,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
-FABER_OPERATION=tool-versions
+FABER_OPERATION="tool-versions"
 require_tool pg_dump
 dump_version=$(pg_dump --version | awk '{print $3}')
 restore_version=""

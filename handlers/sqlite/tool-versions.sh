@@ -8,7 +8,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 . "$HERE/../lib/common.sh"
-FABER_OPERATION=tool-versions
+FABER_OPERATION="tool-versions"
 PYTHON=${FABER_PYTHON:-python3}
 require_tool "$PYTHON"
 version=$("$PYTHON" -c 'import sqlite3; print(sqlite3.sqlite_version)') ||
