@@ -15,10 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
+from faber_db.backup_manager.create import SIZE_FACTOR, SPACE_MARGIN_BYTES, choose_compression
+from faber_db.backup_manager.file_verification import is_unchanged
 from faber_db.config import Config, Target
 from faber_db.engines.base import Engine
 from faber_db.errors import BackupOutsideFolderError, CatalogueCorruptError, FaberError
+from faber_db.handler_runner import HandlerCall, run_handler
 from faber_db.human_text import human_duration, human_size
+from faber_db.migration_deployer import prisma_layout as prisma
+from faber_db.migration_deployer.history import History, diagnose
+from faber_db.migration_deployer.statements import database_errors
+from faber_db.migration_deployer.tracking import TrackingTable
 from faber_db.timeutil import parse_utc, utcnow
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -120,8 +127,6 @@ def check_server_version(ctx: HealthContext) -> Check:
 
 def check_backup_tools(ctx: HealthContext) -> Check:
     """The native dump tool is installed and can back this server up."""
-    from faber_db.handler_runner import HandlerCall, run_handler
-
     try:
         output = run_handler(HandlerCall(ctx.engine.name, "tool-versions", {}, timeout=30))
     except FaberError as error:
@@ -138,11 +143,6 @@ def check_backup_tools(ctx: HealthContext) -> Check:
 # -- migrations -----------------------------------------------------------------------
 def check_migrations(ctx: HealthContext) -> Check:
     """Failed or unfinished rows and edited files fail; unknown rows and pending warn."""
-    from faber_db.migration_deployer import prisma_layout as prisma
-    from faber_db.migration_deployer.history import diagnose
-    from faber_db.migration_deployer.statements import database_errors
-    from faber_db.migration_deployer.tracking import TrackingTable
-
     local = prisma.list_migrations(ctx.config.migrations_dir)
     with database_errors(ctx.engine, "reading the tracking table"):
         rows = TrackingTable(ctx.engine, ctx.db, ctx.config.migrations_table).read()
@@ -157,9 +157,7 @@ def check_migrations(ctx: HealthContext) -> Check:
     return _migrations_verdict(ctx.env, history, data)
 
 
-def _migrations_verdict(env: str, history, data: dict) -> Check:
-    from faber_db.migration_deployer.deploy import resolve_suggestions
-
+def _migrations_verdict(env: str, history: History, data: dict) -> Check:
     if history.failed:
         row = history.failed[0]
         kind = "failed" if row.logs else "unfinished (a deploy is running, or was killed)"
@@ -167,7 +165,10 @@ def _migrations_verdict(env: str, history, data: dict) -> Check:
             "migrations",
             FAIL,
             f"{row.migration_name} is {kind}: its row has no finished_at",
-            resolve_suggestions(env, row.migration_name)[0],
+            # What `status` suggests too (deploy.resolve_suggestions): the deployer
+            # depends on this package, so the text is not imported from it.
+            f"faber-db resolve {env} --rolled-back {row.migration_name}  (after undoing "
+            "its partial changes; the next migrate re-runs it)",
             data,
         )
     if history.modified:
@@ -316,8 +317,6 @@ def _present(catalogue: Catalogue, entry: BackupEntry) -> bool:
 
 
 def _unchanged(catalogue: Catalogue, entry: BackupEntry) -> bool:
-    from faber_db.backup_manager.file_verification import is_unchanged
-
     return is_unchanged(catalogue.backup_path(entry), entry.sha256)
 
 
@@ -348,8 +347,6 @@ def unreadable_catalogue(error: CatalogueCorruptError) -> Check:
 # -- disk, blockers, size -------------------------------------------------------------
 def check_disk_space(ctx: HealthContext) -> Check:
     """Room for the next backup, estimated as `backup` estimates it before starting."""
-    from faber_db.backup_manager.create import SIZE_FACTOR, SPACE_MARGIN_BYTES, choose_compression
-
     fmt = ctx.engine.backup_formats[0]
     compression, _ = choose_compression(ctx.config, fmt, None)
     size = ctx.engine.database_size(ctx.db)

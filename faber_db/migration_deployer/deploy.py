@@ -28,6 +28,7 @@ from faber_db.errors import (
     PolicyBlockedError,
 )
 from faber_db.exit_codes import ExitStatus
+from faber_db.health_checker.health import pre_deploy_check
 from faber_db.human_text import human_duration
 from faber_db.migration_deployer import prisma_layout as prisma
 from faber_db.migration_deployer.apply import AppliedMigration, Applier, MigrationFailure
@@ -152,8 +153,6 @@ class Deployment:
         is locked or changed; a failing one stops the deploy (HealthFailedError)."""
         if not self.config.section("safety").get("health_check_before_deploy", False):
             return None
-        from faber_db.health_checker.health import pre_deploy_check
-
         if self.progress:
             self.progress("health check")
         return pre_deploy_check(self.config, self.env, self.warnings)
