@@ -4,6 +4,7 @@ and each broken thing makes the right check warn or fail."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 
 import pytest
@@ -242,3 +243,22 @@ def test_migrate_with_health_check_before_deploy_stops_on_a_fail(project):
     assert code == 0, out
     assert out["result"]["pre_deploy_health"]["status"] in ("ok", "warn")
     assert applied_names(project.database) == [*before, "20240104000000_more"]
+
+
+@pytest.mark.parametrize("engine_name", ["postgresql"], indirect=True)
+def test_pg_dump_older_than_the_server_fails_and_names_the_package(project, tmp_path):
+    configure(project, "postgresql")
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    stub = stubs / "pg_dump"  # what an old postgresql-client on PATH would answer
+    stub.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n")
+    stub.chmod(0o755)
+    path = {"PATH": f"{stubs}:{os.environ['PATH']}"}
+    code, out = project.run_json("health", "dev", "--no-drift", env=path)
+    assert code == ExitStatus.HEALTH_FAILED, out
+    found = checks(out)
+    major = found["server_version"]["data"]["version"].split(".")[0]
+    tools = found["backup_tools"]
+    assert tools["status"] == "fail", tools
+    assert tools["detail"].startswith(f"pg_dump 9.6.24 cannot back up a PostgreSQL {major}.")
+    assert tools["fix"] == f"apt-get install postgresql-client-{major}"
