@@ -36,7 +36,7 @@ ROUND_TRIPS = 3
 DEFAULT_LONG_TRANSACTION_SECONDS = 60.0
 # A protected environment's newest backup should be at most this old.
 DEFAULT_PROTECTED_BACKUP_AGE_HOURS = 24.0
-SESSIONS_SHOWN = 3
+SHOWN = 3  # sessions, differences, missing files named in a detail
 
 
 @dataclass
@@ -222,8 +222,8 @@ def check_drift(ctx: HealthContext) -> Check:
     }
     if not found.get("drift"):
         return Check("drift", OK, "the schema matches the applied migrations", None, data)
-    named = ", ".join(_difference_text(d) for d in differences[:SESSIONS_SHOWN])
-    more = f" and {len(differences) - SESSIONS_SHOWN} more" if len(differences) > 3 else ""
+    named = ", ".join(_difference_text(d) for d in differences[:SHOWN])
+    more = f" and {len(differences) - SHOWN} more" if len(differences) > SHOWN else ""
     return Check(
         "drift",
         FAIL,
@@ -300,7 +300,7 @@ def check_backup_files(ctx: HealthContext, backups: list[BackupEntry]) -> Check:
         return Check(
             "backup_files",
             WARN,
-            f"{len(missing)} older backup file(s) gone: {', '.join(missing[:SESSIONS_SHOWN])}",
+            f"{len(missing)} older backup file(s) gone: {', '.join(missing[:SHOWN])}",
             f"faber-db backups verify {missing[0]}",
             data,
         )
@@ -386,8 +386,8 @@ def check_blockers(ctx: HealthContext) -> Check:
     data = {"sessions": blocking, "open_transactions": len(sessions)}
     if not blocking:
         return Check("blockers", OK, f"no session idle in a transaction or open over {limit:g} s")
-    shown = "; ".join(_session_text(s) for s in blocking[:SESSIONS_SHOWN])
-    more = f"; and {len(blocking) - SESSIONS_SHOWN} more" if len(blocking) > SESSIONS_SHOWN else ""
+    shown = "; ".join(_session_text(s) for s in blocking[:SHOWN])
+    more = f"; and {len(blocking) - SHOWN} more" if len(blocking) > SHOWN else ""
     return Check(
         "blockers",
         WARN,
