@@ -142,11 +142,30 @@ def check_backup_tools(ctx: HealthContext) -> Check:
 
 # -- migrations -----------------------------------------------------------------------
 def check_migrations(ctx: HealthContext) -> Check:
-    """Failed or unfinished rows and edited files fail; unknown rows and pending warn."""
-    local = prisma.list_migrations(ctx.config.migrations_dir)
+    """Failed or unfinished rows, edited files and a migration_lock.toml of another
+    provider fail; unknown rows, pending migrations and an unbaselined database warn."""
+    directory = ctx.config.migrations_dir
+    provider = prisma.read_lock_provider(directory)
+    if provider not in (None, ctx.engine.prisma_provider):
+        return Check(
+            "migrations",
+            FAIL,
+            f"migration_lock.toml says provider '{provider}' but the database is "
+            f"{ctx.engine.prisma_provider}",
+            "Point the environment at a database of the migrations' provider",
+        )
+    local = prisma.list_migrations(directory)
     with database_errors(ctx.engine, "reading the tracking table"):
         rows = TrackingTable(ctx.engine, ctx.db, ctx.config.migrations_table).read()
+        unbaselined = rows is None and bool(local) and bool(ctx.engine.list_tables(ctx.db))
     history = diagnose(local, rows)
+    if unbaselined:
+        return Check(
+            "migrations",
+            WARN,
+            "the database has tables but no tracking table: migrate would refuse it (P3005)",
+            f"faber-db resolve {ctx.env} --applied {local[0].name}",
+        )
     data = {
         "applied": len(history.applied),
         "pending": [m.name for m in history.pending],

@@ -111,6 +111,35 @@ def test_pending_migrations_warn_and_exit_zero(project):
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_edited_migration_and_other_provider_fail(project):
+    migrated(project)
+    directory = write_migrations(project, {}, None)
+    seed = directory / "20240103000000_seed" / "migration.sql"
+    seed.write_text(seed.read_text() + "-- edited\n")
+    code, out = project.run_json("health", "dev", "--no-drift")
+    assert code == ExitStatus.HEALTH_FAILED, out
+    migrations = checks(out)["migrations"]
+    assert migrations["detail"] == "edited after being applied: 20240103000000_seed"
+    assert migrations["data"]["modified"] == ["20240103000000_seed"]
+    write_migrations(project, {}, "postgresql")
+    code, out = project.run_json("health", "dev", "--no-drift")
+    migrations = checks(out)["migrations"]
+    assert migrations["status"] == "fail" and "provider 'postgresql'" in migrations["detail"]
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_tables_without_a_tracking_table_warn(project):
+    configure(project, "sqlite")
+    write_migrations(project, SIMPLE, "sqlite")
+    project.database.execute("CREATE TABLE legacy (id INTEGER)")
+    code, out = project.run_json("health", "dev", "--no-drift")
+    assert code == ExitStatus.SUCCESS, out
+    migrations = checks(out)["migrations"]
+    assert migrations["status"] == "warn" and "(P3005)" in migrations["detail"]
+    assert migrations["fix"] == "faber-db resolve dev --applied 20240101000000_init"
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
 def test_old_newest_backup_fails(project):
     migrated(project, health={"max_backup_age_hours": {"dev": 24}})
     old = format_utc(utcnow() - timedelta(hours=50))
