@@ -33,6 +33,7 @@ class ExitStatus(IntEnum):
     VERIFICATION_FAILED = 20
     RESTORE_FAILED = 21
     DRIFT_FOUND = 22
+    HEALTH_FAILED = 23
     INTERRUPTED = 130
 
 
@@ -70,6 +71,7 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "shadow_not_empty": ExitStatus.FAILURE,
     "shadow_replay_failed": ExitStatus.FAILURE,
     "report_write_failed": ExitStatus.FAILURE,
+    "health_failed": ExitStatus.HEALTH_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

@@ -19,6 +19,7 @@ from faber_db.cli import (
     audit_commands,
     backup_commands,
     drift_commands,
+    health_commands,
     migrate_commands,
     report_commands,
     restore_commands,
@@ -49,6 +50,7 @@ COMMAND_MODULES = [
     drift_commands,
     report_commands,
     schedule_commands,
+    health_commands,
 ]
 
 # Errors whose cause is in what a native tool printed.

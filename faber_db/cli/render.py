@@ -45,7 +45,8 @@ def render(result: Result, as_json: bool, context=None) -> None:
 def result_lines(result: Result) -> list[str]:
     """The human lines below the message: the operation's formatter, else the plan."""
     if result.status == "error":
-        return []
+        error_formatter = ERROR_FORMATTERS.get(result.operation)
+        return error_formatter(result.result) if error_formatter else []
     formatter = FORMATTERS.get(result.operation)
     plan = result.result.get("plan") if isinstance(result.result.get("plan"), dict) else None
     if formatter:
@@ -248,6 +249,16 @@ FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
 def register_formatter(operation: str, formatter: Callable[[dict], list[str]]) -> None:
     """Let a command module add its own human formatter."""
     FORMATTERS[operation] = formatter
+
+
+#: operation -> the human lines of its error results (most errors show none: the
+#: message and the next commands say it all; a failed health check shows its checks).
+ERROR_FORMATTERS: dict[str, Callable[[dict], list[str]]] = {}
+
+
+def register_error_formatter(operation: str, formatter: Callable[[dict], list[str]]) -> None:
+    """Let a command module show lines below the message of an error result too."""
+    ERROR_FORMATTERS[operation] = formatter
 
 
 #: operation -> the heading word of its human text (None: the status's mark).

@@ -403,6 +403,21 @@ class Engine(ABC):
         finally:
             self.abandon(db)
 
+    # -- health (issue 15) ----------------------------------------------------------
+    # True where open_transactions sees the server's sessions (False: it cannot tell).
+    lists_transactions: ClassVar[bool] = False
+
+    def open_transactions(self, db) -> list[dict]:
+        """Other sessions' open transactions on the connected database, oldest first:
+        dicts with pid, user, transaction_seconds, idle (idle in a transaction), state,
+        query. [] when there are none or the engine cannot tell."""
+        return []
+
+    def backup_tool_problem(self, tool_version: str, server_version: str) -> tuple[str, str] | None:
+        """(why the dump tool of this version cannot back this server up, the command
+        that installs one that can), or None when it can."""
+        return None
+
     # -- backups ------------------------------------------------------------------
     @contextmanager
     def snapshot(self, db) -> Iterator[Snapshot]:

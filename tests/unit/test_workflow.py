@@ -21,9 +21,9 @@ from faber_db.cli import build_parser
 from faber_db.resources import validation_errors
 
 WORKFLOW = REPO_ROOT / "workflows" / "faber-db.json"
-PENDING_COMMANDS = {"health"}  # feat/health
+PENDING_COMMANDS: set[str] = set()
 PENDING_FLAGS = {("migrate", "--rehearse")}  # the rehearsal on production's backup
-PENDING_SKILLS = {"health-checker"}  # feat/health
+PENDING_SKILLS: set[str] = set()
 INVOCATION = re.compile(r"(?:/faber-db:|(?<![\w/-])faber-db )([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
 FLAG = re.compile(r"(--[a-z][a-z-]*)")
 SKILL = re.compile(r"\b[Uu]se the ([a-z][a-z0-9-]*) skill")

@@ -265,6 +265,14 @@ class MySQLEngine(Engine):
 
         return lock_waits.blockers(self, monitor, session)
 
+    lists_transactions = True
+
+    def open_transactions(self, db) -> list[dict]:
+        """INNODB_TRX joined to the processlist, for sessions using this schema."""
+        from faber_db.engines.mysql import lock_waits
+
+        return lock_waits.open_transactions(self, db)
+
     def end_session_command(self, pid: int) -> str:
         """KILL ends the connection and rolls its transaction back."""
         return f"KILL {int(pid)}"

@@ -339,6 +339,20 @@ class PostgresEngine(Engine):
         """pg_terminate_backend ends the session and rolls its transaction back."""
         return f"SELECT pg_terminate_backend({int(pid)})"
 
+    lists_transactions = True
+
+    def open_transactions(self, db) -> list[dict]:
+        """pg_stat_activity's client sessions in a transaction on this database."""
+        from faber_db.engines.postgresql import lock_waits
+
+        return lock_waits.open_transactions(self, db)
+
+    def backup_tool_problem(self, tool_version: str, server_version: str) -> tuple[str, str] | None:
+        """pg_dump refuses a server of a newer major version than its own."""
+        from faber_db.engines.postgresql import lock_waits
+
+        return lock_waits.pg_dump_problem(tool_version, server_version)
+
     def clean_up_failed_statement(self, db, sql: str, lock_seconds: float | None) -> list[str]:
         """Drop the INVALID index of a failed CREATE INDEX CONCURRENTLY."""
         from faber_db.engines.postgresql import lock_waits
