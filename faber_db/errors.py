@@ -206,9 +206,12 @@ class ShadowReplayError(FaberError):
     """An applied migration failed when drift replayed it into the shadow database."""
 
     code = "shadow_replay_failed"
+
+
 class HealthFailedError(FaberError):
     """A health check failed (`faber-db health`, or `migrate` with
     safety.health_check_before_deploy); details["result"] holds the report."""
+
     code = "health_failed"
 
 

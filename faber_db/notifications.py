@@ -41,6 +41,8 @@ EVENT_BY_ERROR_CODE = {
     "remote_copy_missing": "backup_remote_failed",
     "remote_failed": "backup_remote_failed",
 }
+# Partial successes (a success status with their own exit status) that are an event.
+EVENT_BY_EXIT_STATUS = {"DRIFT_FOUND": "drift_found", "REMOTE_COPY_MISSING": "backup_remote_failed"}
 # (operation, status) -> event.
 EVENT_BY_OUTCOME = {
     ("backup", "error"): "backup_failed",
@@ -71,6 +73,9 @@ def result_event(result: Result, protected: bool) -> str | None:
         return EVENT_BY_ERROR_CODE[code]
     if result.status == "approval_required":
         return "approval_required"
+    exit_status = getattr(result.exit_status, "name", None)
+    if result.status == "success" and exit_status in EVENT_BY_EXIT_STATUS:
+        return EVENT_BY_EXIT_STATUS[exit_status]
     if result.operation == "migrate" and result.status == "success":
         applied = result.result.get("migrations_applied") or []
         return "migrate_done" if protected and applied else None

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from faber_db.exit_codes import ExitStatus
 from faber_db.notifications import EVENTS, Webhook, payload, result_event, slack_text
 from faber_db.result import Result
 
@@ -24,6 +25,14 @@ def error(operation: str, code: str) -> Result:
         (error("migrate", "migration_failed"), True, "migrate_failed"),
         (error("health", "health_failed"), True, "health_failed"),
         (error("drift", "drift_found"), False, "drift_found"),
+        (
+            Result(
+                "drift", "success", "staging", {"drift": True}, exit_status=ExitStatus.DRIFT_FOUND
+            ),
+            False,
+            "drift_found",
+        ),
+        (Result("drift", "success", "staging", {"drift": False}), False, None),
         (Result("migrate", "approval_required", "production"), True, "approval_required"),
         (Result("backups-delete", "approval_required", "dev"), False, "approval_required"),
         (

@@ -34,7 +34,16 @@ PERSON_ONLY = {
     "backups",
     "schedule",
 }
-MODEL_INVOCABLE = {"backup", "generate-migration", "status", "check", "audit", "drift", "report", "health"}
+MODEL_INVOCABLE = {
+    "backup",
+    "generate-migration",
+    "status",
+    "check",
+    "audit",
+    "drift",
+    "report",
+    "health",
+}
 SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SKILL_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
 POSITIONAL = re.compile(r"\$(\d|ARGUMENTS\[)")
