@@ -39,7 +39,15 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "--to",
         dest="to_migration",
         metavar="MIGRATION",
-        help="the newest valid backup whose last migration is MIGRATION",
+        help="go back to MIGRATION: by its newer migrations' down files, or the newest valid "
+        "backup whose last migration is MIGRATION",
+    )
+    rollback.add_argument(
+        "--strategy",
+        choices=("auto", "down", "restore"),
+        default="auto",
+        help="down: run the down files (needs --to); restore: restore a backup; auto "
+        "(default): down when every migration has a down file and it loses fewer rows",
     )
     _shared_options(rollback)
     rollback.set_defaults(run=run_rollback, operation="rollback")
@@ -90,6 +98,7 @@ def run_rollback(args, context):
         safety_backup=args.safety_backup,
         approval=context.approval(),
         progress=context.progress,
+        strategy=args.strategy,
     )
 
 

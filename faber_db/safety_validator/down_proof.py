@@ -1,0 +1,191 @@
+"""`check` proves each down.sql on a scratch database: the migrations before N,
+then N, then N's down file; the schema must be the one before N (the engine's
+schema fingerprint; the objects that differ are named). A down file that fails
+or does not give that schema back is a `danger` finding.
+
+Cost: one replay of the migration history, schema and migration data only, on
+a scratch database named faber_downcheck_<pid>_<token> (a file in the state
+folder for SQLite), always dropped. Nothing runs when no down file exists.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from faber_db.config import Config, Target
+from faber_db.engines import engine_for
+from faber_db.engines.base import Engine
+from faber_db.errors import FaberError
+from faber_db.migration_deployer import prisma_layout as prisma
+from faber_db.migration_deployer.statements import run_statements
+from faber_db.safety_validator.findings import SEVERITIES, Finding
+from faber_db.sql.split import split_sql
+
+SCRATCH_PREFIX = "faber_downcheck_"
+RULE = "down_does_not_restore_schema"
+DIFFERENCES_SHOWN = 3
+
+
+@dataclass
+class DownProof:
+    """What proving the down files found."""
+
+    findings: list[Finding] = field(default_factory=list)
+    proven: list[str] = field(default_factory=list)  # down files that restore the schema
+    not_proven: list[dict] = field(default_factory=list)  # {migration, reason}
+    scratch_database: str | None = None
+    duration_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        """JSON form (under result.down_files.proof)."""
+        return {
+            "proven": self.proven,
+            "failed": [f.migration for f in self.findings],
+            "not_proven": self.not_proven,
+            "scratch_database": self.scratch_database,
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+def scratch_name(config: Config, engine: Engine) -> str:
+    """A recognisable scratch database name, tied to this process."""
+    name = f"{SCRATCH_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+    if engine.file_database:
+        return str(config.state_dir / "scratch" / f"{name}.db")
+    return name
+
+
+def prove_down_files(config: Config, target: Target, migrations: list) -> DownProof:
+    """Prove every down file of `migrations` (prisma.Migration, in order) on a scratch database."""
+    proof = DownProof()
+    if not any(m.has_down for m in migrations):
+        return proof
+    started = time.monotonic()
+    server = engine_for(target.conn)
+    name = scratch_name(config, server)
+    proof.scratch_database = name
+    scratch = engine_for(target.conn.with_database(name))
+    server.create_database(name)
+    try:
+        _replay(server, scratch, name, migrations, proof)
+    finally:
+        server.drop_database(name)
+        proof.duration_seconds = time.monotonic() - started
+    return proof
+
+
+def _replay(server: Engine, scratch: Engine, name: str, migrations: list, proof: DownProof):
+    db = scratch.connect()
+    try:
+        for number, migration in enumerate(migrations):
+            before = scratch.schema_objects(db) if migration.has_down else None
+            problem = _run(scratch, db, migration)
+            if problem is not None:
+                proof.not_proven += _unprovable(migrations[number:], f"{migration.name}: {problem}")
+                return
+            if before is None:
+                continue
+            if _check_down(scratch, db, migration, before, proof):
+                problem = _run(scratch, db, migration)  # back to N for the next ones
+            else:
+                problem = "rebuild"
+            if problem is not None:
+                scratch.abandon(db)
+                server.drop_database(name)
+                server.create_database(name)
+                db = scratch.connect()
+                for earlier in migrations[: number + 1]:
+                    _run(scratch, db, earlier)
+    finally:
+        scratch.abandon(db)
+
+
+def _check_down(scratch: Engine, db, migration, before: list[str], proof: DownProof) -> bool:
+    """Run N's down file; True when the schema is the one before N."""
+    down = migration.down()
+    problem = _run(scratch, db, down)
+    if problem is not None:
+        proof.findings.append(_finding(migration, f"the down file fails: {problem}"))
+        return False
+    after = scratch.schema_objects(db)
+    if sorted(after) == sorted(before):
+        proof.proven.append(migration.name)
+        return True
+    proof.findings.append(_finding(migration, _differences(before, after)))
+    return False
+
+
+def _run(engine: Engine, db, migration) -> str | None:
+    """Run a script statement by statement; the failure in words, or None."""
+    try:
+        statements = split_sql(migration.text(), engine.name)
+    except FaberError as error:  # not UTF-8, a NUL byte, too large
+        return error.message
+    failure = run_statements(engine, db, statements)
+    if failure is None:
+        return None
+    return f"statement {failure.number} (line {failure.line}): {failure.message}"
+
+
+def _differences(before: list[str], after: list[str]) -> str:
+    missing = sorted(set(before) - set(after))
+    extra = sorted(set(after) - set(before))
+    parts = []
+    if missing:
+        parts.append("missing after the down file: " + "; ".join(missing[:DIFFERENCES_SHOWN]))
+    if extra:
+        parts.append("left by the down file: " + "; ".join(extra[:DIFFERENCES_SHOWN]))
+    return (
+        "the schema after the down file differs from the one before the migration ("
+        + (" | ".join(parts) or "same objects, in another form")
+        + ")"
+    )
+
+
+def _finding(migration, why: str) -> Finding:
+    return Finding(
+        rule=RULE,
+        severity="danger",
+        message=f"{migration.name}/{prisma.DOWN_FILE} does not undo its migration: {why}",
+        migration=f"{migration.name}/{prisma.DOWN_FILE}",
+        statement_index=0,
+        line=1,
+        object=migration.name,
+        statement="",
+    )
+
+
+def _unprovable(migrations: list, reason: str) -> list[dict]:
+    return [
+        {"migration": m.name, "reason": f"the history does not replay: {reason}"}
+        for m in migrations
+        if m.has_down
+    ]
+
+
+def down_report(config: Config, target: Target, engine: Engine, db, local: list, version: str):
+    """result.down_files of `check`: the safety rules over every down.sql (live impact
+    from `db`), then the proof of each on a scratch database. None without down files."""
+    downs = [m.down() for m in local if m.has_down]
+    if not downs:
+        return None
+    from faber_db.migration_deployer.plan import version_tuple
+    from faber_db.safety_validator import analyze_script, estimate_impact
+    from faber_db.safety_validator.live_probe import LiveProbe
+
+    findings = []
+    for down in downs:
+        label = f"{down.name}/{prisma.DOWN_FILE}"
+        findings += analyze_script(down.text(), engine.name, label, version_tuple(version))
+    estimate_impact(findings, LiveProbe(engine, db))
+    proof = prove_down_files(config, target, local)
+    findings += proof.findings
+    return {
+        "files": [f"{d.name}/{prisma.DOWN_FILE}" for d in downs],
+        "findings": [f.to_dict() for f in findings],
+        "summary": {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES},
+        "proof": proof.to_dict(),
+    }
