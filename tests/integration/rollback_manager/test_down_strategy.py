@@ -58,9 +58,7 @@ def test_rollback_by_down_keeps_later_rows_and_leaves_the_migration_pending(proj
     database = project.database
     _setup(project, downs={NOTES: NOTES_DOWN})
     for i, email in ((3, "'c@x'"), (4, "NULL"), (5, "NULL")):
-        database.execute(
-            f"INSERT INTO account (id, name, email) VALUES ({i}, 'new{i}', {email})"
-        )
+        database.execute(f"INSERT INTO account (id, name, email) VALUES ({i}, 'new{i}', {email})")
 
     code, out = project.run_json("rollback", "dev", "--to", INIT, "--dry-run")
 
@@ -103,9 +101,7 @@ def test_auto_picks_restore_when_a_down_file_is_missing(project):
     assert TAGS in strategies["why"]
     assert out["result"]["plan"]["strategy"] == "restore"
     assert out["result"]["migrations_to_remove"] == [NOTES, TAGS]
-    code, out = project.run_json(
-        "rollback", "dev", "--to", INIT, "--strategy", "down", "--dry-run"
-    )
+    code, out = project.run_json("rollback", "dev", "--to", INIT, "--strategy", "down", "--dry-run")
     assert code == ExitStatus.USAGE and TAGS in out["error"]["message"], out
 
 
