@@ -69,6 +69,8 @@ def test_rollback_by_down_keeps_later_rows_and_leaves_the_migration_pending(proj
     assert strategies["down"]["rows_lost"] == 1  # the one email value
     assert out["result"]["plan"]["strategy"] == "down"
     dry_plan = out["result"]["plan_id"]
+    text = project.run("rollback", "dev", "--to", INIT, "--dry-run").stdout
+    assert "STRATEGY" in text and "chosen: down" in text and NOTES in text, text
 
     code, out = project.run_json("rollback", "dev", "--to", INIT, "--yes")
 
