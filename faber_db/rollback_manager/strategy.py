@@ -200,10 +200,15 @@ def _execute_down(config, request, down: DownPlan, pid: str, plan, safety, progr
     backup_id, warnings = _safety_backup(config, down.target, safety, progress)
     engine = engine_for(down.target.conn)
     result = {"plan_id": pid, "plan": plan, "strategy": "down", "safety_backup_id": backup_id}
+    from faber_db.migration_deployer.deploy import migration_timeouts
+
     with engine.session() as db:
         tracking = TrackingTable(engine, db, config.migrations_table)
         try:
             with database_errors(engine, "running the down files"):
+                # A down file waits for locks no longer than a migration would.
+                timeouts = migration_timeouts(config, request.environment)
+                warnings += engine.set_migration_timeouts(db, *timeouts)
                 undone = DownRunner(engine, db, tracking, down).run(backup_id)
         except FaberError as error:
             error.details.setdefault("result", {}).update(result)
