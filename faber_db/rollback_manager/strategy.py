@@ -68,7 +68,8 @@ def rollback(
                 raise
             # auto/restore: today's rollback --to still works where no down plan can be
             # made (a database that does not exist, a migration not applied there).
-            down = DownPlan(target, request.to_migration, [], unavailable=error.message)
+            why = error.message.replace(" Nothing was changed.", "").rstrip(".")
+            down = DownPlan(target, request.to_migration, [], unavailable=why)
         restore = restore_side(config, request, target, engine)
         chosen, why = choose(strategy, down, restore)
         request.strategy = chosen
@@ -84,8 +85,12 @@ def restore_side(config: Config, request: RestoreRequest, target: Target, engine
     catalogue = Catalogue.for_config(config)
     try:
         entry = choose_rollback_backup(catalogue.entries(), target, request.to_migration, catalogue)
-    except BackupNotFoundError as error:
-        return {"available": False, "reason": error.message, "rows_lost": None, "tables": []}
+    except BackupNotFoundError:
+        reason = (
+            f"no valid backup of {target.environment} whose last migration is "
+            f"{request.to_migration} (safety backups are not chosen automatically)"
+        )
+        return {"available": False, "reason": reason, "rows_lost": None, "tables": []}
     current = manager.current_state(engine, config.migrations_table, counts=True)
     plan = RestorePlan(request, target.conn.database, target, entry, current, False)
     tables = [
@@ -116,13 +121,17 @@ def choose(strategy: str, down: DownPlan, restore: dict) -> tuple[str, str]:
         return "down", "asked for with --strategy down"
     if strategy == "restore":
         if not restore["available"]:
-            raise BackupNotFoundError(restore["reason"])
+            raise BackupNotFoundError(
+                f"--strategy restore: {restore['reason']}. Nothing was changed.",
+                suggestions=[f"faber-db backups list {down.target.environment}"],
+            )
         return "restore", "asked for with --strategy restore"
     if not down.available:
         if not restore["available"]:
             raise BackupNotFoundError(
-                restore["reason"]
-                + f" Nor can it roll back by down files: {down.why_unavailable()}."
+                f"Cannot roll back: {restore['reason']}, and not by down files either: "
+                f"{down.why_unavailable()}. Nothing was changed.",
+                suggestions=[f"faber-db backups list {down.target.environment}"],
             )
         return "restore", down.why_unavailable()
     if not restore["available"]:
