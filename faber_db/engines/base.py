@@ -228,6 +228,11 @@ class Engine(ABC):
     def drop_database(self, name: str) -> None:
         """Drop a database (or delete a SQLite file) if it exists."""
 
+    def databases_named(self, prefix: str) -> list[str]:
+        """Databases on the server whose names start with `prefix` (letters, digits, '_'):
+        how scratch databases left by a killed run are found. [] for file databases."""
+        return []
+
     # -- tracking table -----------------------------------------------------------
     @abstractmethod
     def table_exists(self, db, table: str) -> bool:

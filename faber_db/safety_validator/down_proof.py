@@ -11,20 +11,25 @@ folder for SQLite), always dropped. Nothing runs when no down file exists.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from faber_db.config import Config, Target
 from faber_db.engines import engine_for
 from faber_db.engines.base import Engine
+from faber_db.engines.restorer import host_tag
 from faber_db.errors import FaberError
 from faber_db.migration_deployer import prisma_layout as prisma
 from faber_db.migration_deployer.statements import run_statements
 from faber_db.safety_validator.findings import SEVERITIES, Finding
 from faber_db.sql.split import split_sql
+from faber_db.workspace import process_alive
 
 SCRATCH_PREFIX = "faber_downcheck_"
+SCRATCH_RE = re.compile(r"^faber_downcheck_(\d+)_([0-9a-f]{4})[0-9a-f]{8}$")
 RULE = "down_does_not_restore_schema"
 DIFFERENCES_SHOWN = 3
 
@@ -38,6 +43,7 @@ class DownProof:
     not_proven: list[dict] = field(default_factory=list)  # {migration, reason}
     scratch_database: str | None = None
     duration_seconds: float = 0.0
+    cleaned_up: list[str] = field(default_factory=list)  # left by killed runs, dropped
 
     def to_dict(self) -> dict:
         """JSON form (under result.down_files.proof)."""
@@ -46,16 +52,37 @@ class DownProof:
             "failed": [f.migration for f in self.findings],
             "not_proven": self.not_proven,
             "scratch_database": self.scratch_database,
+            "cleaned_up": self.cleaned_up,
             "duration_seconds": round(self.duration_seconds, 3),
         }
 
 
 def scratch_name(config: Config, engine: Engine) -> str:
-    """A recognisable scratch database name, tied to this process."""
-    name = f"{SCRATCH_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+    """A recognisable scratch database name, tied to this process and machine."""
+    name = f"{SCRATCH_PREFIX}{os.getpid()}_{host_tag()}{secrets.token_hex(4)}"
     if engine.file_database:
-        return str(config.state_dir / "scratch" / f"{name}.db")
+        return str(_scratch_dir(config) / f"{name}.db")
     return name
+
+
+def _scratch_dir(config: Config) -> Path:
+    return config.state_dir / "scratch"
+
+
+def drop_abandoned(config: Config, server: Engine) -> list[str]:
+    """Drop the scratch databases of proofs whose process died (killed runs) on this
+    machine; return their names. Another machine's or a live process's are kept."""
+    if server.file_database:
+        names = [str(p) for p in _scratch_dir(config).glob(f"{SCRATCH_PREFIX}*.db")]
+    else:
+        names = server.databases_named(SCRATCH_PREFIX)
+    dropped = []
+    for name in names:
+        match = SCRATCH_RE.search(Path(name).stem if server.file_database else name)
+        if match and match.group(2) == host_tag() and not process_alive(int(match.group(1))):
+            server.drop_database(name)
+            dropped.append(name)
+    return dropped
 
 
 def prove_down_files(config: Config, target: Target, migrations: list) -> DownProof:
@@ -65,6 +92,7 @@ def prove_down_files(config: Config, target: Target, migrations: list) -> DownPr
         return proof
     started = time.monotonic()
     server = engine_for(target.conn)
+    proof.cleaned_up = drop_abandoned(config, server)
     name = scratch_name(config, server)
     proof.scratch_database = name
     scratch = engine_for(target.conn.with_database(name))

@@ -170,6 +170,17 @@ class MySQLEngine(Engine):
             )
             return bool(rows)
 
+    def databases_named(self, prefix: str) -> list[str]:
+        """Schema names starting with prefix ('_' matched literally)."""
+        pattern = prefix.replace("_", "\\_") + "%"
+        with self.session("") as db:
+            rows = self.query(
+                db,
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s",
+                (pattern,),
+            )
+        return sorted(row[0] for row in rows)
+
     def create_database(self, name: str) -> None:
         """CREATE DATABASE name (utf8mb4)."""
         with self.session("") as db:

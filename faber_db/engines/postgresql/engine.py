@@ -275,6 +275,15 @@ class PostgresEngine(Engine):
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
+    def databases_named(self, prefix: str) -> list[str]:
+        """pg_database names starting with prefix ('_' matched literally)."""
+        pattern = prefix.replace("_", "\\_") + "%"
+        with self.session(self._maintenance_db()) as db:
+            rows = self.query(
+                db, "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
+            )
+        return sorted(row[0] for row in rows)
+
     def _maintenance_db(self) -> str:
         return self.conn.param("maintenance_db", "postgres")
 

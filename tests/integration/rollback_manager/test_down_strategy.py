@@ -6,8 +6,13 @@ down file exits 28 and says exactly what stayed applied."""
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 from migration_support import applied_names, configure, table_names, write_migrations
 
+from faber_db.engines import engine_for
+from faber_db.engines.restorer import host_tag
 from faber_db.exit_codes import ExitStatus
 
 INIT = "20240101000000_init"
@@ -20,6 +25,7 @@ HISTORY = {
         "ALTER TABLE account ADD COLUMN email VARCHAR(200);\n"
     ),
 }
+DEAD_PID = 4194303  # above any pid this machine has handed out
 NOTES_DOWN = "DROP TABLE note;\nALTER TABLE account DROP COLUMN email;\n"
 
 
@@ -138,12 +144,14 @@ def test_a_broken_down_file_exits_28_and_names_what_stayed(project):
 def test_check_proves_down_files_on_a_scratch_database(project):
     incomplete = "DROP TABLE note;\n"  # forgets the email column
     directory = _setup(project, downs={NOTES: NOTES_DOWN})
+    abandoned = _abandoned_scratch(project)  # as a killed check leaves it
 
     code, out = project.run_json("check", "dev")
 
     assert code == 0, out
     downs = out["result"]["down_files"]
     assert downs["proof"]["proven"] == [NOTES] and downs["proof"]["failed"] == []
+    assert [Path(n).name for n in downs["proof"]["cleaned_up"]] == [Path(abandoned).name]
     assert {f["rule"] for f in downs["findings"]} >= {"drop_table", "drop_column"}
     scratch = downs["proof"]["scratch_database"]
     assert "faber_downcheck_" in scratch
@@ -161,6 +169,18 @@ def test_check_proves_down_files_on_a_scratch_database(project):
     assert "email" in danger[0]["message"]
     assert "NOT restore" in out["message"]
     assert not _scratch_left(project, scratch)
+
+
+def _abandoned_scratch(project) -> str:
+    """A scratch database of a dead process on this machine."""
+    name = f"faber_downcheck_{DEAD_PID}_{host_tag()}{secrets.token_hex(4)}"
+    engine = engine_for(project.database.conn)
+    if project.database.engine == "sqlite":
+        path = project.config_dir / "state" / "scratch" / f"{name}.db"
+        engine.create_database(str(path))
+        return str(path)
+    engine.create_database(name)
+    return name
 
 
 def _scratch_left(project, scratch: str) -> bool:
