@@ -16,6 +16,9 @@ and share these steps, in this order:
  5. the engine's restore strategy (faber_db/engines/<engine>/restorer.py), atomic for every engine;
  6. verification against the backup's manifest and migration state;
  7. the catalogue records the restore and the safety backup it is tied to.
+
+A rollback goes through strategy.py first: with --to it may run the migrations'
+down files instead (down_plan.py, down_apply.py); a restore comes back here.
 """
 
 from __future__ import annotations
