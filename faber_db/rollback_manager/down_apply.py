@@ -46,7 +46,11 @@ class DownRunner:
         return self.undone
 
     def _in_transaction(self, step: DownStep) -> StatementFailure | None:
-        self.engine.begin(self.db, step.statements)
+        try:
+            self.engine.begin(self.db, step.statements)
+        except self.engine.error_types as exc:  # SQLite: the write lock was not free
+            code, message = self.engine.describe_error(exc)
+            return _whole_step_failure(step, "(BEGIN)", code, message, at_end=False)
         try:
             failure = run_statements(self.engine, self.db, step.statements)
             failure = failure or self._commit_problem(step)
@@ -65,17 +69,7 @@ class DownRunner:
         problem = self.engine.commit_problem(self.db)
         if problem is None:
             return None
-        total = len(step.statements)
-        last = step.statements[-1] if step.statements else None
-        return StatementFailure(
-            number=total,
-            total=total,
-            line=last.line if last else 1,
-            end_line=last.end_line if last else 1,
-            sql="(check before COMMIT)",
-            code=None,
-            message=problem,
-        )
+        return _whole_step_failure(step, "(check before COMMIT)", None, problem, at_end=True)
 
     def _one_by_one(self, step: DownStep) -> StatementFailure | None:
         failure = run_statements(self.engine, self.db, step.statements)
@@ -135,6 +129,23 @@ class DownRunner:
         return DownMigrationFailedError(
             message, suggestions=suggestions, details={"result": details}
         )
+
+
+def _whole_step_failure(
+    step: DownStep, sql: str, code, message: str, at_end: bool
+) -> StatementFailure:
+    """A failure of the step's transaction itself (its BEGIN or its check before COMMIT)."""
+    total = len(step.statements)
+    at = step.statements[-1 if at_end else 0] if step.statements else None
+    return StatementFailure(
+        number=max(total, 1) if at_end else 1,
+        total=total,
+        line=at.line if at else 1,
+        end_line=at.end_line if at else 1,
+        sql=sql,
+        code=code,
+        message=message,
+    )
 
 
 def _left_of_failed(step: DownStep, failure: StatementFailure) -> str:
