@@ -33,6 +33,12 @@ from faber_db.rollback_manager.down_plan import DownPlan, plan_down
 from faber_db.rollback_manager.plan import RestorePlan, RestoreRequest, choose_rollback_backup
 
 STRATEGIES = ("auto", "down", "restore")
+NOT_COMPARED = {
+    "available": False,
+    "reason": "not compared: --strategy down was asked for (the dry run compares both)",
+    "rows_lost": None,
+    "tables": [],
+}
 MYSQL_NOTE = (
     "{engine} commits DDL implicitly: each down file's statements commit one by one and its "
     "tracking row is removed right after them (not in one transaction)"
@@ -70,7 +76,10 @@ def rollback(
             # made (a database that does not exist, a migration not applied there).
             why = error.message.replace(" Nothing was changed.", "").rstrip(".")
             down = DownPlan(target, request.to_migration, [], unavailable=why)
-        restore = restore_side(config, request, target, engine)
+        if strategy == "down" and not request.dry_run:
+            restore = NOT_COMPARED  # counting every table would only slow the run down
+        else:
+            restore = restore_side(config, request, target, engine)
         chosen, why = choose(strategy, down, restore)
         request.strategy = chosen
         request.strategies = comparison(chosen, why, down, restore)
