@@ -85,6 +85,8 @@ def test_rollback_by_down_keeps_later_rows_and_leaves_the_migration_pending(proj
     assert out["result"]["strategy"] == "down"
     assert out["result"]["migrations_rolled_back"] == [NOTES]
     assert out["result"]["safety_backup_id"]
+    implicit = [w for w in out["warnings"] if "commits DDL implicitly" in w]
+    assert bool(implicit) == (database.engine == "mysql"), out["warnings"]
     assert sorted(r[0] for r in database.execute("SELECT id FROM account")) == [1, 2, 3, 4, 5]
     assert "note" not in table_names(database)
     assert _columns(database, "account") == {"id", "name"}
