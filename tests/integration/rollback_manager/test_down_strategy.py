@@ -161,6 +161,7 @@ def test_check_proves_down_files_on_a_scratch_database(project):
     (directory / NOTES / "down.sql").write_text(incomplete)
     code, out = project.run_json("status", "dev")  # down.sql is outside the checksum
     assert code == 0 and out["result"]["modified"] == [], out
+    assert out["result"]["down_files"] == [NOTES]
     code, out = project.run_json("check", "dev")
 
     assert code == 0, out
