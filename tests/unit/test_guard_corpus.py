@@ -475,6 +475,8 @@ def test_records_of_a_project_without_config_are_kept(tmp_path):
 
 def test_rollback_values_before_the_environment_are_not_taken_for_it():
     """`rollback --strategy down --to M prod`: the environment is prod, not a flag's value."""
+    from faber_db.guard import faberdb
+
     call = faberdb.parse_call(
         ["rollback", "--strategy", "down", "--to", "20240101000000_init", "prod", "--approve", "p"]
     )
