@@ -197,6 +197,24 @@ class AuditUnavailableError(FaberError):
     code = "audit_unavailable"
 
 
+class DriftFoundError(FaberError):
+    """The live schema differs from what its applied migrations produce."""
+
+    code = "drift_found"
+
+
+class ShadowNotEmptyError(FaberError):
+    """The shadow database given for drift holds objects (drift never drops them)."""
+
+    code = "shadow_not_empty"
+
+
+class ShadowReplayError(FaberError):
+    """An applied migration failed when drift replayed it into the shadow database."""
+
+    code = "shadow_replay_failed"
+
+
 class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 

@@ -32,6 +32,7 @@ class ExitStatus(IntEnum):
     BLOCKED_BY_POLICY = 19
     VERIFICATION_FAILED = 20
     RESTORE_FAILED = 21
+    DRIFT_FOUND = 22
     DOWN_MIGRATION_FAILED = 28
     INTERRUPTED = 130
 
@@ -67,6 +68,9 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "restore_failed": ExitStatus.RESTORE_FAILED,
     "down_migration_failed": ExitStatus.DOWN_MIGRATION_FAILED,
     "audit_unavailable": ExitStatus.FAILURE,
+    "drift_found": ExitStatus.DRIFT_FOUND,
+    "shadow_not_empty": ExitStatus.FAILURE,
+    "shadow_replay_failed": ExitStatus.FAILURE,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

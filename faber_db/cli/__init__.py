@@ -18,6 +18,7 @@ from faber_db import __version__
 from faber_db.cli import (
     audit_commands,
     backup_commands,
+    drift_commands,
     migrate_commands,
     restore_commands,
     safety_commands,
@@ -43,6 +44,7 @@ COMMAND_MODULES = [
     migrate_commands,
     restore_commands,
     safety_commands,
+    drift_commands,
 ]
 
 # Errors whose cause is in what a native tool printed.

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar
 
 from faber_db.credentials import SecretFiles
-from faber_db.errors import DatabaseNotFoundError, InvalidInputError
+from faber_db.errors import DatabaseNotFoundError, InvalidInputError, UnsupportedOptionError
 from faber_db.urls import ConnectionInfo
 
 log = logging.getLogger("faber_db.engines")
@@ -195,6 +196,24 @@ class Engine(ABC):
         """sha256 over the sorted canonical schema: equal schemas, equal fingerprints."""
         return fingerprint(self.schema_objects(db))
 
+    # The module (engines/<engine>/introspection.py) whose introspect(engine, db) reads
+    # the schema object by object, for drift detection; imported on first use.
+    introspection_module: ClassVar[str | None] = None
+
+    def schema_model(self, db) -> dict[str, dict[str, dict]]:
+        """Object type -> object name -> attributes of every schema object (drift)."""
+        if self.introspection_module is None:
+            raise UnsupportedOptionError(
+                f"{self.name} cannot describe its schema object by object."
+            )
+        return import_module(self.introspection_module).introspect(self, db)
+
+    def drop_schema_objects(self, db, model: dict[str, dict[str, dict]]) -> None:
+        """Drop every object a schema_model listed (empties a given shadow database)."""
+        if self.introspection_module is None:
+            raise UnsupportedOptionError(f"{self.name} cannot drop its schema object by object.")
+        import_module(self.introspection_module).drop_objects(self, db, model)
+
     def table_definitions(self, db) -> list[tuple[str, str]]:
         """(table, canonical text) for each column list, constraint, index and trigger
         of every user table; the table names are those list_tables() returns."""
@@ -228,9 +247,14 @@ class Engine(ABC):
     def drop_database(self, name: str) -> None:
         """Drop a database (or delete a SQLite file) if it exists."""
 
-    def databases_named(self, prefix: str) -> list[str]:
-        """Databases on the server whose names start with `prefix` (letters, digits, '_'):
-        how scratch databases left by a killed run are found. [] for file databases."""
+    def create_scratch_database(self, name: str) -> None:
+        """Create an empty database that builds objects as this one does (the same
+        defaults where the engine has per-database ones): a shadow for drift."""
+        self.create_database(name)
+
+    def databases_with_prefix(self, prefix: str) -> list[str]:
+        """Databases on this server whose names start with `prefix` (scratch databases
+        faber-db made); engines whose databases are files have no server to ask."""
         return []
 
     # -- tracking table -----------------------------------------------------------

@@ -75,7 +75,7 @@ def drop_abandoned(config: Config, server: Engine) -> list[str]:
     if server.file_database:
         names = [str(p) for p in _scratch_dir(config).glob(f"{SCRATCH_PREFIX}*.db")]
     else:
-        names = server.databases_named(SCRATCH_PREFIX)
+        names = server.databases_with_prefix(SCRATCH_PREFIX)
     dropped = []
     for name in names:
         match = SCRATCH_RE.search(Path(name).stem if server.file_database else name)
@@ -96,7 +96,7 @@ def prove_down_files(config: Config, target: Target, migrations: list) -> DownPr
     name = scratch_name(config, server)
     proof.scratch_database = name
     scratch = engine_for(target.conn.with_database(name))
-    server.create_database(name)
+    server.create_scratch_database(name)
     try:
         _replay(server, scratch, name, migrations, proof)
     finally:
@@ -123,7 +123,7 @@ def _replay(server: Engine, scratch: Engine, name: str, migrations: list, proof:
             if problem is not None:
                 scratch.abandon(db)
                 server.drop_database(name)
-                server.create_database(name)
+                server.create_scratch_database(name)
                 db = scratch.connect()
                 for earlier in migrations[: number + 1]:
                     _run(scratch, db, earlier)

@@ -116,6 +116,7 @@ class PostgresEngine(Engine):
     sqlglot_dialect = "postgres"
     prisma_provider = "postgresql"
     restorer = ("faber_db.engines.postgresql.restorer", "PostgresRestorer")
+    introspection_module = "faber_db.engines.postgresql.introspection"
     url_schemes = ("postgresql", "postgres")
     default_port = 5432
     install_hints = dict.fromkeys(("pg_dump", "pg_restore", "psql"), _CLIENT_HINT)
@@ -275,14 +276,11 @@ class PostgresEngine(Engine):
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
-    def databases_named(self, prefix: str) -> list[str]:
-        """pg_database names starting with prefix ('_' matched literally)."""
-        pattern = prefix.replace("_", "\\_") + "%"
+    def databases_with_prefix(self, prefix: str) -> list[str]:
+        """Names in pg_database that start with `prefix` (taken literally)."""
         with self.session(self._maintenance_db()) as db:
-            rows = self.query(
-                db, "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
-            )
-        return sorted(row[0] for row in rows)
+            rows = self.query(db, "SELECT datname FROM pg_database ORDER BY 1")
+        return [row[0] for row in rows if row[0].startswith(prefix)]
 
     def _maintenance_db(self) -> str:
         return self.conn.param("maintenance_db", "postgres")

@@ -1,0 +1,1 @@
+"""The health-checker skill: schema drift (drift.py) and health checks."""
