@@ -1,6 +1,8 @@
 """`check` proves each down.sql on a scratch database: the migrations before N,
-then N, then N's down file; the schema must be the one before N (the engine's
-schema fingerprint; the objects that differ are named). A down file that fails
+then N, then N's down file; the schema must be the one before N (compared object
+by object with the drift comparison, health_checker/schema_compare.py, where the
+engine describes its schema so; else the engine's canonical schema objects, the
+schema fingerprint's input). The objects that differ are named. A down file that fails
 or does not give that schema back is a `danger` finding.
 
 Cost: one replay of the migration history, schema and migration data only, on
@@ -109,7 +111,7 @@ def _replay(server: Engine, scratch: Engine, name: str, migrations: list, proof:
     db = scratch.connect()
     try:
         for number, migration in enumerate(migrations):
-            before = scratch.schema_objects(db) if migration.has_down else None
+            before = _snapshot(scratch, db) if migration.has_down else None
             problem = _run(scratch, db, migration)
             if problem is not None:
                 proof.not_proven += _unprovable(migrations[number:], f"{migration.name}: {problem}")
@@ -138,12 +140,19 @@ def _check_down(scratch: Engine, db, migration, before: list[str], proof: DownPr
     if problem is not None:
         proof.findings.append(_finding(migration, f"the down file fails: {problem}"))
         return False
-    after = scratch.schema_objects(db)
-    if sorted(after) == sorted(before):
+    differences = _differences(before, _snapshot(scratch, db))
+    if not differences:
         proof.proven.append(migration.name)
         return True
-    proof.findings.append(_finding(migration, _differences(before, after)))
+    proof.findings.append(_finding(migration, _describe(differences)))
     return False
+
+
+def _snapshot(engine: Engine, db) -> tuple[str, object]:
+    """The schema: the drift model where the engine has one, else its canonical objects."""
+    if engine.introspection_module is not None:
+        return "model", engine.schema_model(db)
+    return "objects", sorted(engine.schema_objects(db))
 
 
 def _run(engine: Engine, db, migration) -> str | None:
@@ -158,17 +167,47 @@ def _run(engine: Engine, db, migration) -> str | None:
     return f"statement {failure.number} (line {failure.line}): {failure.message}"
 
 
-def _differences(before: list[str], after: list[str]) -> str:
-    missing = sorted(set(before) - set(after))
-    extra = sorted(set(after) - set(before))
+def _differences(before: tuple, after: tuple) -> list[tuple[str, str]]:
+    """(kind, what) for each difference: kind is missing (in the schema before N, not
+    after its down file), extra (left by the down file) or changed."""
+    kind, old = before
+    new = after[1]
+    if kind == "model":
+        from faber_db.health_checker.schema_compare import compare_schemas
+
+        return [
+            (d["kind"], f"{d['object_type']} {d['object']}" + _attribute(d))
+            for d in compare_schemas(old, new)
+        ]
+    return [("missing", o) for o in sorted(set(old) - set(new))] + [
+        ("extra", o) for o in sorted(set(new) - set(old))
+    ]
+
+
+def _attribute(difference: dict) -> str:
+    return f" ({difference['attribute']})" if difference.get("attribute") else ""
+
+
+def _describe(differences: list[tuple[str, str]]) -> str:
+    words = {
+        "missing": "missing after the down file",
+        "extra": "left by the down file",
+        "changed": "changed",
+    }
     parts = []
-    if missing:
-        parts.append("missing after the down file: " + "; ".join(missing[:DIFFERENCES_SHOWN]))
-    if extra:
-        parts.append("left by the down file: " + "; ".join(extra[:DIFFERENCES_SHOWN]))
+    for kind, label in words.items():
+        found = [what for k, what in differences if k == kind]
+        if found:
+            shown = "; ".join(found[:DIFFERENCES_SHOWN])
+            more = (
+                f" and {len(found) - DIFFERENCES_SHOWN} more"
+                if len(found) > DIFFERENCES_SHOWN
+                else ""
+            )
+            parts.append(f"{label}: {shown}{more}")
     return (
         "the schema after the down file differs from the one before the migration ("
-        + (" | ".join(parts) or "same objects, in another form")
+        + " | ".join(parts)
         + ")"
     )
 
