@@ -9,7 +9,13 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from migration_support import applied_names, configure, table_names, write_migrations
+from migration_support import (
+    applied_names,
+    configure,
+    migrations_dir,
+    table_names,
+    write_migrations,
+)
 
 from faber_db.engines import engine_for
 from faber_db.engines.restorer import host_tag
@@ -195,3 +201,27 @@ def _scratch_left(project, scratch: str) -> bool:
     else:
         sql = "SELECT datname FROM pg_database WHERE datname LIKE 'faber_downcheck_%'"
     return any(row[0] == scratch for row in database.execute(sql))
+
+
+def test_a_protected_rollback_by_down_runs_only_the_approved_plan(project):
+    database = project.database
+    _setup(project, downs={NOTES: NOTES_DOWN})
+    configure(project, database.engine, safety={"protected_environments": ["dev"]})
+    back = ("rollback", "dev", "--to", INIT, "--strategy", "down")
+
+    code, out = project.run_json(*back)
+
+    assert code == ExitStatus.APPROVAL_REQUIRED, out
+    plan = out["result"]["plan"]
+    assert plan["strategy"] == "down" and plan["migrations_to_undo"][0]["down_sha256"]
+    assert applied_names(database) == [INIT, NOTES]
+    approved = out["result"]["plan_id"]
+    down = migrations_dir(project) / NOTES / "down.sql"
+    down.write_text("DROP TABLE note;\n")  # edited after approval: another plan
+    code, out = project.run_json(*back, "--approve", approved)
+    assert code == ExitStatus.APPROVAL_REQUIRED and out["result"]["plan_id"] != approved, out
+    assert applied_names(database) == [INIT, NOTES]
+    down.write_text(NOTES_DOWN)
+    code, out = project.run_json(*back, "--approve", approved)
+    assert code == 0 and out["result"]["migrations_rolled_back"] == [NOTES], out
+    assert applied_names(database) == [INIT]
