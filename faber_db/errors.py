@@ -184,6 +184,13 @@ class RestoreFailedError(FaberError):
     code = "restore_failed"
 
 
+class DownMigrationFailedError(FaberError):
+    """A down file failed during a rollback by down migrations; the error names what
+    stayed applied and what to run."""
+
+    code = "down_migration_failed"
+
+
 class AuditUnavailableError(FaberError):
     """The audit line of a gated command on a protected environment could not be written."""
 

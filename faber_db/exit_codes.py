@@ -34,6 +34,7 @@ class ExitStatus(IntEnum):
     RESTORE_FAILED = 21
     DRIFT_FOUND = 22
     HEALTH_FAILED = 23
+    DOWN_MIGRATION_FAILED = 28
     INTERRUPTED = 130
 
 
@@ -66,6 +67,7 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "blocked_by_policy": ExitStatus.BLOCKED_BY_POLICY,
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
+    "down_migration_failed": ExitStatus.DOWN_MIGRATION_FAILED,
     "audit_unavailable": ExitStatus.FAILURE,
     "drift_found": ExitStatus.DRIFT_FOUND,
     "shadow_not_empty": ExitStatus.FAILURE,

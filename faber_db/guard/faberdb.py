@@ -29,7 +29,8 @@ GUARD_VARIABLES = {"CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "FABER_DB_CONFIG", "F
 # Options the guard reads, and the shortest prefix argparse could take for each.
 GUARDED_OPTIONS = {"--approve": 4, "--config": 4, "--yes": 3, "--dry-run": 4, "--force": 4}
 VALUE_OPTIONS = {"--config", "--approve", "--from", "--into", "--label", "--retention-days",
-                 "--name", "--from-file", "--reason", "--migration", "--limit"}  # fmt: skip
+                 "--name", "--from-file", "--reason", "--migration", "--limit",
+                 "--to", "--strategy", "--down-from-file"}  # fmt: skip
 
 
 class FaberCall:
