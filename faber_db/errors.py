@@ -194,3 +194,16 @@ class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 
     code = "interrupted"
+
+
+class IdentityMissingError(FaberError):
+    """An encrypted backup must be read, and the age identity (private key) file is not
+    named, not there or not private."""
+
+    code = "identity_missing"
+
+
+class DecryptionFailedError(FaberError):
+    """The age identity does not open an encrypted backup (the wrong key, or damage)."""
+
+    code = "decryption_failed"

@@ -32,6 +32,7 @@ class ExitStatus(IntEnum):
     BLOCKED_BY_POLICY = 19
     VERIFICATION_FAILED = 20
     RESTORE_FAILED = 21
+    DECRYPTION_FAILED = 26
     INTERRUPTED = 130
 
 
@@ -65,6 +66,8 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
     "audit_unavailable": ExitStatus.FAILURE,
+    "identity_missing": ExitStatus.DECRYPTION_FAILED,
+    "decryption_failed": ExitStatus.DECRYPTION_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

@@ -6,13 +6,14 @@ Each function returns a Result (or raises a FaberError); cli.py renders it.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from faber_db.approval import Approval
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.create import BackupOptions, take_backup
-from faber_db.backup_manager.file_verification import Verification, verify_file
+from faber_db.backup_manager.file_verification import Verification, verify_file, verify_sealed
 from faber_db.backup_manager.retention import plan_prune
 from faber_db.config import Config, check_environment_name
 from faber_db.engines import format_description
@@ -140,6 +141,7 @@ class FileCheck:
     verification: Verification
     status: str  # valid, invalid (the file fails its checks) or missing
     record: dict  # what the catalogue's `verification` becomes
+    warnings: list[str] = field(default_factory=list)
 
     def record_outcome(self, status: str) -> BackupEntry:
         """Write `status` and `record` into the catalogue; the updated entry."""
@@ -151,16 +153,49 @@ class FileCheck:
         return updated
 
 
-def check_backup_file(config: Config, backup_id: str) -> FileCheck:
+def check_backup_file(config: Config, backup_id: str, need_identity: bool = False) -> FileCheck:
     """Re-run a backup's file checks (sha256, decompression, format); record nothing.
-    The last deep verification's record is kept as it was."""
+    The last deep verification's record is kept as it was.
+
+    An encrypted backup is decrypted in the check when its identity is named (or
+    `need_identity`, which raises when it is not); without it, the stored bytes are
+    checked against their sha256. A wrong identity raises DecryptionFailedError
+    before anything is recorded: it says nothing about the backup."""
     catalogue = Catalogue.for_config(config)
     entry = catalogue.get(backup_id)
     path = catalogue.backup_path(entry)
-    verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
+    identity = opened_identity(config, entry, path, need_identity)
+    if encryption.is_encrypted(entry) and identity is None:
+        verification = verify_sealed(path, entry.sha256, entry.verification)
+    else:
+        verification = verify_file(
+            entry.engine, path, entry.format, entry.compression, entry.sha256, identity
+        )
     status = "valid" if verification.passed else ("invalid" if path.exists() else "missing")
     record = verification.to_dict() | {"deep": entry.verification.get("deep")}
-    return FileCheck(catalogue, entry, verification, status, record)
+    warnings = []
+    if verification.decryption == "skipped":
+        variable = encryption.identity_env(config)
+        warnings.append(
+            f"{entry.id} is encrypted and {variable} is not set: the stored bytes match their "
+            f"sha256, so they hold the plaintext verified at creation; set {variable} to "
+            "decrypt and check it again"
+        )
+    return FileCheck(catalogue, entry, verification, status, record, warnings)
+
+
+def opened_identity(
+    config: Config, entry: BackupEntry, path: Path, required: bool = True
+) -> Path | None:
+    """For an encrypted backup: the identity file, checked to be private and to open
+    `path` (raises IdentityMissingError / DecryptionFailedError); None for a backup
+    that is not encrypted, or when the identity is not named and not `required`."""
+    if not encryption.is_encrypted(entry):
+        return None
+    identity = encryption.identity_path(config, required)
+    if identity is not None and path.is_file():
+        encryption.check_identity(identity, path, entry.id)
+    return identity
 
 
 def verify_backup(config: Config, backup_id: str) -> Result:
@@ -189,6 +224,7 @@ def verification_result(check: FileCheck, updated: BackupEntry) -> Result:
             "verification": updated.verification,
         },
         message=f"{entry.id} verified: all checks passed",
+        warnings=check.warnings,
     )
 
 
