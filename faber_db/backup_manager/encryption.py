@@ -149,7 +149,8 @@ def identity_path(config: Config, required: bool = True) -> Path | None:
 
 def check_identity(path: Path, backup: Path, backup_id: str) -> None:
     """Prove that the identity opens `backup` (its header, and its first chunk, which
-    age authenticates) before anything is changed; DecryptionFailedError if not."""
+    age authenticates) before anything is changed; DecryptionFailedError if not. A
+    backup that age refuses for its own damage passes here: its checks report it."""
     require_age()
     with partial_workspace(backup.parent) as work:
         output = run_handler(
@@ -159,7 +160,7 @@ def check_identity(path: Path, backup: Path, backup_id: str) -> None:
                 handler_paths_env(file=backup, age_identity=path, work_dir=work),
             )
         )
-    if not output.get("opened"):
+    if not output["opened"] and not output["damaged"]:
         raise DecryptionFailedError(
             f"The identity file does not open backup {backup_id}: "
             f"{output.get('detail') or 'age refused it'}. Nothing was touched.",

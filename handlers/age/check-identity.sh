@@ -5,7 +5,8 @@
 #
 # Environment: FABER_FILE, FABER_AGE_IDENTITY (a path: the key never enters argv),
 #              FABER_WORK_DIR, FABER_PARENT_PID
-# Prints one JSON object: opened (true/false) and, when false, detail (age's reason).
+# Prints one JSON object: opened (the identity opens the backup), damaged (age refused
+# the backup itself, not the identity) and detail (age's reason).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../lib/common.sh
@@ -19,12 +20,18 @@ require_tool age
 # head stops reading after one byte; age then dies of SIGPIPE (141), which is success.
 age -d -i "$FABER_AGE_IDENTITY" <"$FABER_FILE" 2>"$FABER_WORK_DIR/age.err" | head -c 1 >/dev/null
 statuses=("${PIPESTATUS[@]}")
+reason=$(head -n 1 "$FABER_WORK_DIR/age.err" | head -c 300)
 stop_watchdog
 if [ "${statuses[0]}" = 0 ] || [ "${statuses[0]}" = 141 ]; then
-  emit_json status s success operation s check-identity opened r true \
-    duration_seconds r "$(elapsed_since "$STARTED")"
+  opened=true damaged=false
 else
-  emit_json status s success operation s check-identity opened r false \
-    detail s "$(head -n 1 "$FABER_WORK_DIR/age.err" | head -c 300)" \
-    duration_seconds r "$(elapsed_since "$STARTED")"
+  # age names the identity when it cannot use it; anything else (a header that does
+  # not parse, a chunk that fails authentication) is damage to the backup, which the
+  # backup's own checks then report.
+  case "$reason" in
+    *"no identity matched"* | *"reading \""* | *identit*) opened=false damaged=false ;;
+    *) opened=false damaged=true ;;
+  esac
 fi
+emit_json status s success operation s check-identity opened r "$opened" damaged r "$damaged" \
+  detail s "$reason" duration_seconds r "$(elapsed_since "$STARTED")"
