@@ -14,6 +14,7 @@ from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.create import BackupOptions, take_backup
 from faber_db.backup_manager.file_verification import Verification, verify_file, verify_sealed
+from faber_db.backup_manager.gfs import GfsPolicy
 from faber_db.backup_manager.retention import plan_prune
 from faber_db.config import Config, check_environment_name
 from faber_db.engines import format_description
@@ -307,7 +308,8 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
         check_environment_name(env)
     catalogue = Catalogue.for_config(config)
     safety_days = config.section("backup").get("safety_retention_days", 90)
-    decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
+    gfs = GfsPolicy.from_config(config.section("backup").get("retention"))
+    decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env, gfs)
     doomed = [d.entry for d in decisions if d.delete]
     paths = {e.id: catalogue.backup_path(e) for e in doomed}  # refuses before anything is deleted
     plan = {
@@ -343,7 +345,7 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
         return refusal
     with catalogue.update() as entries:
         # Re-decide under the lock: a backup taken meanwhile may change who is newest.
-        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env)
+        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env, gfs)
         doomed_ids = {d.entry.id for d in fresh if d.delete} & {e.id for e in doomed}
         removed = [e for e in entries if e.id in doomed_ids]
         entries[:] = [e for e in entries if e.id not in doomed_ids]
