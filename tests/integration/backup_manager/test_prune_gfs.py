@@ -33,7 +33,9 @@ def test_prune_dry_run_lists_every_rule_then_prunes(project):
         entry["timestamp"] = when[entry["id"]].strftime("%Y-%m-%dT%H:%M:%SZ")
     project.catalogue_path.write_text(json.dumps(catalogue, indent=2))
 
-    code, out = project.run_json("backups", "prune", "dev")
+    code, out = project.run_json("backups", "prune", "dev", "--dry-run", "--yes")
+    assert code == 2 and out["error"]["code"] == "usage_error", out
+    code, out = project.run_json("backups", "prune", "dev", "--dry-run")
     assert code == 0 and out["status"] == "dry_run", out
     plan = out["result"]["plan"]
     delete = {d["backup_id"]: d["reason"] for d in plan["delete"]}
