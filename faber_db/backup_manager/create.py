@@ -246,6 +246,9 @@ def initial_verification(
     if "checks" in created:
         checks = created["checks"]
         problems = list(created["problems"])
+        if bool(plan.encryption) != created.get("encrypted", False):
+            problems.append("the handler did not encrypt the backup as configured")
+            checks = {**checks, "format": "failed"}
         return Verification(
             "passed", checks["decompression"], checks["format"], problems, created["sha256"]
         )
