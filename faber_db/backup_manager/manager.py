@@ -129,7 +129,8 @@ def show_backup(config: Config, backup_id: str) -> Result:
         environment=entry.environment,
         result=entry_summary(entry),
         message=f"{entry.id}: {entry.status}, {human_size(entry.size_bytes)}, "
-        f"{format_description(entry.engine, entry.format)}, {entry.compression}",
+        f"{format_description(entry.engine, entry.format)}, {entry.compression}"
+        + (", age-encrypted" if encryption.is_encrypted(entry) else ""),
     )
 
 
