@@ -5,6 +5,7 @@ with one other users can read."""
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -143,4 +144,24 @@ def test_a_bad_recipient_is_a_config_error(project, keys):
     encrypt_project(project, "age1notakey")
     rc, out = project.run_json("backup", "dev")
     assert rc == 3 and out["error"]["code"] == "config_invalid", out
+    assert project.catalogue()["backups"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine_name", ["postgresql", "mysql"])
+def test_sigkill_mid_encrypted_dump_leaves_nothing(project, keys):
+    from bulk_data import load_bulk
+    from test_backup_failures import (
+        BULK_ROWS,
+        signal_mid_backup,
+        start_backup,
+        wait_until_clean,
+    )
+
+    encrypt_project(project, keys["recipient"])
+    load_bulk(project.database, BULK_ROWS[project.database.engine])
+    process = start_backup(project, "--compression", "none")
+    signal_mid_backup(process, project, signal.SIGKILL)
+    process.wait()
+    assert wait_until_clean(project) == []
     assert project.catalogue()["backups"] == []
