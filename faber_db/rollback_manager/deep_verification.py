@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import time
 
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
-from faber_db.backup_manager.manager import (
-    check_backup_file,
-    opened_identity,
-    verification_result,
-)
+from faber_db.backup_manager.manager import check_backup_file, verification_result
 from faber_db.config import Config
 from faber_db.engines.restorer import BackupSource
 from faber_db.errors import RestoreFailedError
@@ -51,7 +48,8 @@ def deep_verify(config: Config, entry: BackupEntry, progress: Progress | None = 
         restorer = restorer_of(config, target, progress)
         recovered = restorer.recover()
         path = Catalogue.for_config(config).backup_path(entry)
-        source = BackupSource(entry, path, opened_identity(config, entry, path))
+        # The identity was checked with the file (check_backup_file) or by the caller.
+        source = BackupSource(entry, path, encryption.identity_for(config, entry))
         with (
             driver_errors(restorer),
             restorer.scratch_copy(source) as scratch,
