@@ -3,6 +3,7 @@ against the same backup without it, alternating runs on the same data; and the
 restore of each.
 
     python bench/encryption.py [--mb 1000] [--runs 3] [--engines postgresql,mysql,sqlite]
+                               [--backup-only]
 
 Target (issue 13): a backup with encryption (and remote upload) <= 1.25x the same
 backup without them. This script measures the encryption part.
@@ -37,18 +38,18 @@ def age_keys(directory: Path) -> tuple[Path, str]:
     return identity, public
 
 
-def time_backup_and_restore(root: Path, env: dict) -> tuple[float, float, int]:
-    """One backup then one restore of it (into the same database); their wall times and
-    the backup's size. The backups folder is emptied afterwards."""
+def time_backup_and_restore(root: Path, env: dict, restore: bool) -> tuple[float, float, int]:
+    """One backup then (if `restore`) one restore of it into the same database; their
+    wall times and the backup's size. The backups folder is emptied afterwards."""
     backup_s, result = time_faber(["backup", "bench"], root, env)
     backup_id = result["result"]["backup_id"]
     restore_args = ["restore", "bench", "--from", backup_id, "--yes", "--no-safety-backup"]
-    restore_s, _ = time_faber(restore_args, root, env)
+    restore_s = time_faber(restore_args, root, env)[0] if restore else float("nan")
     shutil.rmtree(root / ".fractary" / "plugins" / "faber-db" / "backups", ignore_errors=True)
     return backup_s, restore_s, result["result"]["size_bytes"]
 
 
-def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
+def bench_engine(engine: str, target_mb: int, runs: int, restore: bool = True) -> dict:
     url = ensure_dataset(engine, f"faber_bench_{engine}", target_mb)
     keys = Path(tempfile.mkdtemp(prefix="faber-bench-age-"))
     identity, public = age_keys(keys)
@@ -59,7 +60,7 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
     sizes = {}
     for _ in range(runs):  # alternate, so drift on the machine hits both alike
         for name, root in (("plain", plain_root), ("age", sealed_root)):
-            backup_s, restore_s, sizes[name] = time_backup_and_restore(root, env)
+            backup_s, restore_s, sizes[name] = time_backup_and_restore(root, env, restore)
             timings[name].append(backup_s)
             timings[f"{name}_r"].append(restore_s)
     for path in (keys, plain_root, sealed_root):
@@ -76,9 +77,15 @@ def bench_engine(engine: str, target_mb: int, runs: int) -> dict:
     }
 
 
+def add_arguments(parser) -> None:
+    """This script's own flag."""
+    parser.add_argument("--backup-only", action="store_true", help="time backups, no restores")
+
+
 def main() -> None:
-    args = parse_bench_arguments(__doc__.splitlines()[0])
-    rows = [bench_engine(engine, args.mb, args.runs) for engine in args.engines.split(",")]
+    args = parse_bench_arguments(__doc__.splitlines()[0], add_arguments)
+    restore = not args.backup_only
+    rows = [bench_engine(e, args.mb, args.runs, restore) for e in args.engines.split(",")]
     print(
         f"\n{'engine':<11} {'db MB':>6} {'plain s':>8} {'age s':>7} {'ratio':>6}"
         f" {'restore plain s':>16} {'restore age s':>14} {'ratio':>6}"
@@ -90,7 +97,7 @@ def main() -> None:
             f" {r['backup_age_over_plain']:>6.3f} {s['plain_r']:>16.2f} {s['age_r']:>14.2f}"
             f" {r['restore_age_over_plain']:>6.3f}"
         )
-    data = {"target_mb": args.mb, "runs": args.runs, "results": rows}
+    data = {"target_mb": args.mb, "runs": args.runs, "results": rows, "restore": restore}
     print(f"\nwrote {write_results('encryption', data)}")
 
 
