@@ -232,3 +232,16 @@ class ReportWriteError(FaberError):
     """`faber-db report` could not write its HTML file (nothing was written)."""
 
     code = "report_write_failed"
+
+
+class IdentityMissingError(FaberError):
+    """An encrypted backup must be read, and the age identity (private key) file is not
+    named, not there or not private."""
+
+    code = "identity_missing"
+
+
+class DecryptionFailedError(FaberError):
+    """The age identity does not open an encrypted backup (the wrong key, or damage)."""
+
+    code = "decryption_failed"

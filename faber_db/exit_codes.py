@@ -35,6 +35,7 @@ class ExitStatus(IntEnum):
     DRIFT_FOUND = 22
     HEALTH_FAILED = 23
     DOWN_MIGRATION_FAILED = 28
+    DECRYPTION_FAILED = 26
     INTERRUPTED = 130
 
 
@@ -74,6 +75,8 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "shadow_replay_failed": ExitStatus.FAILURE,
     "report_write_failed": ExitStatus.FAILURE,
     "health_failed": ExitStatus.HEALTH_FAILED,
+    "identity_missing": ExitStatus.DECRYPTION_FAILED,
+    "decryption_failed": ExitStatus.DECRYPTION_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

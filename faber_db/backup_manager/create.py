@@ -19,6 +19,7 @@ from pathlib import Path
 
 from faber_db import __version__
 from faber_db.audit_policy import audit_anchor
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.file_verification import Verification, verify_file
 from faber_db.backup_manager.ids import check_reason, new_backup_id, normalise_label
@@ -87,6 +88,7 @@ class BackupPlan:
     compression_level: int | None
     retention_days: int
     warnings: list[str]
+    encryption: encryption.EncryptionSettings | None = None
 
 
 def plan_backup(config: Config, engine: Engine, options: BackupOptions) -> BackupPlan:
@@ -107,7 +109,24 @@ def plan_backup(config: Config, engine: Engine, options: BackupOptions) -> Backu
         )
     retention = config.retention_days(reason, options.retention_days)
     level = compression_level(config, compression)
-    return BackupPlan(label, reason, fmt, compression, level, retention, warnings)
+    encrypt = plan_encryption(config, fmt)
+    return BackupPlan(label, reason, fmt, compression, level, retention, warnings, encrypt)
+
+
+def plan_encryption(config: Config, fmt: str) -> encryption.EncryptionSettings | None:
+    """The configured encryption, refused for formats that cannot be encrypted in the
+    stream (a directory archive is many files written by pg_dump itself)."""
+    settings = encryption.encryption_settings(config)
+    if settings is None:
+        return None
+    if fmt == "directory":
+        raise UnsupportedOptionError(
+            "backup.encryption encrypts the backup stream, and the directory format is "
+            "written by pg_dump as many files: use --format custom (the default) or sql.",
+            details={"option": "--format", "valid_value": "custom"},
+        )
+    encryption.require_age()
+    return settings
 
 
 def compression_level(config: Config, compression: str) -> int | None:
@@ -144,11 +163,13 @@ def choose_compression(config: Config, fmt: str, requested: str | None) -> tuple
     return default, []
 
 
-def backup_suffix(engine: Engine, fmt: str, compression: str) -> str:
-    """File suffix: .dump.zst, .sql.gz, .sqlite3.zst, .dir (pg_dump compresses inside it)."""
+def backup_suffix(engine: Engine, fmt: str, compression: str, encrypted: bool = False) -> str:
+    """File suffix: .dump.zst, .sql.gz, .sqlite3.zst, .dir (pg_dump compresses inside it);
+    .age after it for an encrypted backup."""
     if fmt == "directory":
         return engine.file_extensions[fmt]
-    return engine.file_extensions[fmt] + COMPRESSION_SUFFIX[compression]
+    suffix = engine.file_extensions[fmt] + COMPRESSION_SUFFIX[compression]
+    return suffix + (encryption.SUFFIX if encrypted else "")
 
 
 def retry_suggestions(env: str, error: FaberError) -> list[str]:
@@ -177,7 +198,8 @@ def take_backup(
         with engine.session() as db, secret_files() as secrets:
             server_version = engine.server_version(db)
             check_disk_space(env_dir, engine.database_size(db), plan.compression)
-            output = work / ("backup" + backup_suffix(engine, plan.format, plan.compression))
+            suffix = backup_suffix(engine, plan.format, plan.compression, bool(plan.encryption))
+            output = work / ("backup" + suffix)
             created, manifest, migrations = _dump(
                 config, engine, db, plan, output, work, secrets, progress
             )
@@ -224,6 +246,9 @@ def initial_verification(
     if "checks" in created:
         checks = created["checks"]
         problems = list(created["problems"])
+        if bool(plan.encryption) != created.get("encrypted", False):
+            problems.append("the handler did not encrypt the backup as configured")
+            checks = {**checks, "format": "failed"}
         return Verification(
             "passed", checks["decompression"], checks["format"], problems, created["sha256"]
         )
@@ -241,6 +266,7 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
         work_dir=work,
         keep_copy=keep_copy,
         jobs=config.section("backup").get("jobs", 2),
+        age_recipients=plan.encryption and encryption.write_recipients(plan.encryption, work),
     )
     with engine.snapshot(db) as snapshot:
         migrations = engine.migration_summary(db, config.migrations_table)
@@ -408,6 +434,9 @@ def _entry(
         manifest=dump.manifest,
         created_by=f"faber-db {__version__}",
         audit_head=audit_anchor(config),
+        extra={"encryption": encryption.encryption_record(plan.encryption)}
+        if plan.encryption
+        else {},
     )
 
 

@@ -6,13 +6,15 @@ Each function returns a Result (or raises a FaberError); cli.py renders it.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from faber_db.approval import Approval
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.create import BackupOptions, take_backup
-from faber_db.backup_manager.file_verification import Verification, verify_file
+from faber_db.backup_manager.file_verification import Verification, verify_file, verify_sealed
+from faber_db.backup_manager.gfs import GfsPolicy
 from faber_db.backup_manager.retention import plan_prune
 from faber_db.config import Config, check_environment_name
 from faber_db.engines import format_description
@@ -127,7 +129,8 @@ def show_backup(config: Config, backup_id: str) -> Result:
         environment=entry.environment,
         result=entry_summary(entry),
         message=f"{entry.id}: {entry.status}, {human_size(entry.size_bytes)}, "
-        f"{format_description(entry.engine, entry.format)}, {entry.compression}",
+        f"{format_description(entry.engine, entry.format)}, {entry.compression}"
+        + (", age-encrypted" if encryption.is_encrypted(entry) else ""),
     )
 
 
@@ -140,6 +143,7 @@ class FileCheck:
     verification: Verification
     status: str  # valid, invalid (the file fails its checks) or missing
     record: dict  # what the catalogue's `verification` becomes
+    warnings: list[str] = field(default_factory=list)
 
     def record_outcome(self, status: str) -> BackupEntry:
         """Write `status` and `record` into the catalogue; the updated entry."""
@@ -151,16 +155,49 @@ class FileCheck:
         return updated
 
 
-def check_backup_file(config: Config, backup_id: str) -> FileCheck:
+def check_backup_file(config: Config, backup_id: str, need_identity: bool = False) -> FileCheck:
     """Re-run a backup's file checks (sha256, decompression, format); record nothing.
-    The last deep verification's record is kept as it was."""
+    The last deep verification's record is kept as it was.
+
+    An encrypted backup is decrypted in the check when its identity is named (or
+    `need_identity`, which raises when it is not); without it, the stored bytes are
+    checked against their sha256. A wrong identity raises DecryptionFailedError
+    before anything is recorded: it says nothing about the backup."""
     catalogue = Catalogue.for_config(config)
     entry = catalogue.get(backup_id)
     path = catalogue.backup_path(entry)
-    verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
+    identity = opened_identity(config, entry, path, need_identity)
+    if encryption.is_encrypted(entry) and identity is None:
+        verification = verify_sealed(path, entry.sha256, entry.verification)
+    else:
+        verification = verify_file(
+            entry.engine, path, entry.format, entry.compression, entry.sha256, identity
+        )
     status = "valid" if verification.passed else ("invalid" if path.exists() else "missing")
     record = verification.to_dict() | {"deep": entry.verification.get("deep")}
-    return FileCheck(catalogue, entry, verification, status, record)
+    warnings = []
+    if verification.decryption == "skipped":
+        variable = encryption.identity_env(config)
+        warnings.append(
+            f"{entry.id} is encrypted and {variable} is not set: the stored bytes match their "
+            f"sha256, so they hold the plaintext verified at creation; set {variable} to "
+            "decrypt and check it again"
+        )
+    return FileCheck(catalogue, entry, verification, status, record, warnings)
+
+
+def opened_identity(
+    config: Config, entry: BackupEntry, path: Path, required: bool = True
+) -> Path | None:
+    """For an encrypted backup: the identity file, checked to be private and to open
+    `path` (raises IdentityMissingError / DecryptionFailedError); None for a backup
+    that is not encrypted, or when the identity is not named and not `required`."""
+    if not encryption.is_encrypted(entry):
+        return None
+    identity = encryption.identity_path(config, required)
+    if identity is not None and path.is_file():
+        encryption.check_identity(identity, path, entry.id)
+    return identity
 
 
 def verify_backup(config: Config, backup_id: str) -> Result:
@@ -189,6 +226,7 @@ def verification_result(check: FileCheck, updated: BackupEntry) -> Result:
             "verification": updated.verification,
         },
         message=f"{entry.id} verified: all checks passed",
+        warnings=check.warnings,
     )
 
 
@@ -271,7 +309,8 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
         check_environment_name(env)
     catalogue = Catalogue.for_config(config)
     safety_days = config.section("backup").get("safety_retention_days", 90)
-    decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
+    gfs = GfsPolicy.from_config(config.section("backup").get("retention"))
+    decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env, gfs)
     doomed = [d.entry for d in decisions if d.delete]
     for entry in doomed:  # refuses an entry outside its folder before anything is deleted
         catalogue.backup_path(entry)
@@ -320,9 +359,10 @@ def delete_expired(
     The caller has the person's consent: an approved prune, or `backup.auto_cleanup`."""
     catalogue = Catalogue.for_config(config)
     safety_days = config.section("backup").get("safety_retention_days", 90)
+    gfs = GfsPolicy.from_config(config.section("backup").get("retention"))
     with catalogue.update() as entries:
         # Decided under the lock: a backup taken meanwhile may change who is newest.
-        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env)
+        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env, gfs)
         doomed_ids = {d.entry.id for d in fresh if d.delete}
         if allowed is not None:
             doomed_ids &= allowed

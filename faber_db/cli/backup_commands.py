@@ -86,6 +86,11 @@ def _add_delete_actions(actions, common: argparse.ArgumentParser) -> None:
         "prune", parents=[common], help="delete expired backups (dry run without --yes)"
     )
     prune.add_argument("env", nargs="?", help="only this environment")
+    prune.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list every backup with the rule that keeps it or the reason it goes; delete nothing",
+    )
     add_approval_arguments(prune, "really delete (not enough on a protected environment)")
     prune.set_defaults(run=run_prune, operation="backups-prune")
 
@@ -150,6 +155,14 @@ def run_delete(args, context):
 
 def run_prune(args, context):
     """faber-db backups prune [<env>]"""
+    from faber_db.approval import Approval
     from faber_db.backup_manager.manager import prune_backups
+    from faber_db.errors import UsageError
 
-    return prune_backups(context.config, args.env, context.approval())
+    if args.dry_run and (args.yes or args.approve):
+        raise UsageError(
+            "--dry-run deletes nothing; it cannot be combined with --yes or --approve.",
+            suggestions=[f"faber-db backups prune {args.env or ''} --dry-run".replace("  ", " ")],
+        )
+    approval = Approval() if args.dry_run else context.approval()
+    return prune_backups(context.config, args.env, approval)

@@ -171,7 +171,7 @@ def _list_lines(data: dict) -> list[str]:
 def _verify_lines(data: dict) -> list[str]:
     checks = data.get("verification", {})
     return aligned(
-        [(k, checks.get(k)) for k in ("checksum", "decompression", "format")]
+        [(k, checks.get(k)) for k in ("checksum", "decryption", "decompression", "format")]
         + [("problems", "; ".join(checks.get("problems", [])))]
     )
 
