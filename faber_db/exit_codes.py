@@ -32,6 +32,8 @@ class ExitStatus(IntEnum):
     BLOCKED_BY_POLICY = 19
     VERIFICATION_FAILED = 20
     RESTORE_FAILED = 21
+    REMOTE_COPY_MISSING = 24
+    REMOTE_FAILED = 25
     INTERRUPTED = 130
 
 
@@ -65,6 +67,8 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
     "audit_unavailable": ExitStatus.FAILURE,
+    "remote_copy_missing": ExitStatus.REMOTE_COPY_MISSING,
+    "remote_failed": ExitStatus.REMOTE_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 
