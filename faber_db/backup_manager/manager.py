@@ -20,6 +20,7 @@ from faber_db.backup_manager.remote.fetch import (
 )
 from faber_db.backup_manager.remote.publish import is_remote_verified, remote_state
 from faber_db.backup_manager.remote.settings import remote_settings
+from faber_db.backup_manager.remote.sync import remove_remote_copies
 from faber_db.backup_manager.retention import plan_prune
 from faber_db.config import Config, check_environment_name
 from faber_db.engines import format_description
@@ -344,7 +345,7 @@ def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
         warnings = warnings or _last_backup_warnings(entries, entry)
         entries[:] = [e for e in entries if e.id != entry.id]
     last_backup = bool(warnings)
-    warnings = warnings + remove_backup_file(path)
+    warnings = warnings + remove_backup_file(path) + remove_remote_copies(config, [entry])
     return Result(
         operation="backups-delete",
         environment=entry.environment,
@@ -376,7 +377,8 @@ def _last_backup_warnings(entries: list[BackupEntry], entry: BackupEntry) -> lis
 
 
 def prune_backups(config: Config, env: str | None, approval: Approval) -> Result:
-    """`faber-db backups prune [<env>]`: apply retention; a dry run unless approved."""
+    """`faber-db backups prune [<env>]`: apply retention; a dry run unless approved.
+    The remote copies of pruned backups are deleted too."""
     if env is not None:
         check_environment_name(env)
     catalogue = Catalogue.for_config(config)
@@ -422,6 +424,7 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
         removed = [e for e in entries if e.id in doomed_ids]
         entries[:] = [e for e in entries if e.id not in doomed_ids]
     warnings = [w for entry in removed for w in remove_backup_file(paths[entry.id])]
+    warnings += remove_remote_copies(config, removed)
     result = _prune_result(env, plan, [e.id for e in removed], f"Pruned {len(removed)} backup(s).")
     result.warnings = warnings
     return result

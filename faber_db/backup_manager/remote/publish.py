@@ -80,13 +80,13 @@ def publish_backup(
             "error": error.message,
             "attempted_at": format_utc(utcnow()),
         }
-        updated = _record(catalogue, entry, missing) or entry
+        updated = record_remote(catalogue, entry, missing) or entry
         return updated, [
             f"{entry.id}: no remote copy ({error.message}); the local backup is "
             f"valid. Upload it later: faber-db backups sync {entry.environment}"
         ]
-    updated = _record(catalogue, entry, record) or entry
-    warnings = [] if settings.keep_local else _remove_local(catalogue, updated)
+    updated = record_remote(catalogue, entry, record) or entry
+    warnings = [] if settings.keep_local else remove_local_copy(catalogue, updated)
     return updated, warnings
 
 
@@ -123,7 +123,8 @@ def claim_token(config: Config) -> str:
     return hashlib.sha256(where.encode()).hexdigest()
 
 
-def _record(catalogue: Catalogue, entry: BackupEntry, record: dict) -> BackupEntry | None:
+def record_remote(catalogue: Catalogue, entry: BackupEntry, record: dict) -> BackupEntry | None:
+    """Set the entry's `remote` record under the catalogue lock; the updated entry."""
     with catalogue.update() as entries:
         for index, current in enumerate(entries):
             if current.id == entry.id:
@@ -133,7 +134,7 @@ def _record(catalogue: Catalogue, entry: BackupEntry, record: dict) -> BackupEnt
     return None
 
 
-def _remove_local(catalogue: Catalogue, entry: BackupEntry) -> list[str]:
+def remove_local_copy(catalogue: Catalogue, entry: BackupEntry) -> list[str]:
     """keep_local: false: the verified remote copy is the backup from now on."""
     path = catalogue.backup_path(entry)
     try:

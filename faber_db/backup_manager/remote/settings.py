@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from faber_db.credentials import remember_secret
 from faber_db.errors import ConfigInvalidError, MissingEnvVarError
 
 if TYPE_CHECKING:
@@ -74,6 +75,9 @@ def remote_settings(config: Config) -> RemoteSettings | None:
         name = section.get(key)
         if name is not None and not ENV_VAR_RE.match(name):
             raise ConfigInvalidError(f"backup.remote.{key} must name an environment variable.")
+    # Known from now on, so no native tool started later inherits the secret key's
+    # variable and no message prints it (credentials.known_secrets).
+    remember_secret(os.environ.get(section.get("secret_key_env") or "AWS_SECRET_ACCESS_KEY"))
     return RemoteSettings(
         bucket=section["bucket"],
         prefix=str(section.get("prefix") or "").strip("/"),
