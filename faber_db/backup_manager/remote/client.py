@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from faber_db.backup_manager.remote.settings import RemoteSettings
 from faber_db.errors import RemoteFailedError
@@ -26,8 +27,10 @@ AUTH_CODES = {
 MISSING_BUCKET_CODES = {"NoSuchBucket"}
 
 
+@cache
 def make_client(settings: RemoteSettings):
-    """A boto3 S3 client for the repository (path-style addressing for custom endpoints)."""
+    """A boto3 S3 client for the repository (path-style addressing for custom endpoints);
+    one per process and repository (creating one costs a tenth of a second)."""
     import boto3
     from botocore.config import Config as BotoConfig
 

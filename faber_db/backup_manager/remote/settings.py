@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from faber_db.credentials import remember_secret
@@ -29,7 +29,6 @@ class RemoteSettings:
     access_key_env: str | None = None
     secret_key_env: str | None = None
     type: str = "s3"
-    extra: dict = field(default_factory=dict)
 
     @property
     def location(self) -> str:

@@ -59,9 +59,10 @@ def test_concurrent_backups_from_two_projects_are_all_visible(project, s3_server
     assert {b["backup_id"] for b in listed} == made
     assert {b["location"] for b in listed} == {"remote-only"}
     code, out = project.run_json("backups", "list", "dev")
-    assert sorted(b["location"] for b in out["result"]["backups"]) == ["local+remote"] * 5 + [
-        "remote-only"
-    ] * 5
+    assert (
+        sorted(b["location"] for b in out["result"]["backups"])
+        == ["local+remote"] * 5 + ["remote-only"] * 5
+    )
 
 
 @SQLITE_ONLY
