@@ -80,6 +80,7 @@ class S3Server:
             "-admin.ui=false",
             "-webdav=false",
             "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
             "-s3.autoCreateBucket=false",
             f"-s3.config={identities}",
             *(f"-{name}={port}" for name, port in self.ports.items()),

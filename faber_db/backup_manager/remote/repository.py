@@ -12,6 +12,7 @@ environments and keys are checked before they reach a path.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from faber_db.errors import RemoteFailedError
 ARCHIVE_SUFFIX = ".tar"
 ENTRY_SUFFIX = ".json"
 CLAIMS = ".claims/"
+SUFFIX_RE = re.compile(r"^(\.[a-z0-9]{1,10}){1,3}$")  # .dump.zst, .sql.gz, .dir
 PRECONDITION_FAILED = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 
 
@@ -150,6 +152,8 @@ def _checked_entry(settings: RemoteSettings, key: str, data: dict | None) -> Bac
         or not ID_RE.match(entry.id)
         or not isinstance(entry.environment, str)
         or not ENV_NAME_RE.match(entry.environment)
+        or not isinstance(entry.file, str)
+        or not SUFFIX_RE.match(Path(entry.file).name.removeprefix(entry.id))
         or key != entry_key(settings, entry.environment, entry.id)
         or not isinstance(remote, dict)
         or remote.get("key") != object_key(settings, entry)

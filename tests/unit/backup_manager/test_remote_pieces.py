@@ -93,6 +93,9 @@ def test_entries_read_back_are_distrusted():
     assert _checked_entry(SETTINGS, key, {"id": "x"}) is None
     assert _checked_entry(SETTINGS, key, {**good, "id": "../../etc"}) is None
     assert _checked_entry(SETTINGS, "team/app/staging/other.json", good) is None
+    odd = {**good, "file": "x/backup-20260101-000000.."}
+    odd["remote"] = {"status": "verified", "key": "team/app/production/backup-20260101-000000.."}
+    assert _checked_entry(SETTINGS, key, odd) is None
     moved = {**good, "remote": {"status": "verified", "key": "elsewhere/secret"}}
     assert _checked_entry(SETTINGS, key, moved) is None
 
