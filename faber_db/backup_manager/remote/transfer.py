@@ -24,7 +24,7 @@ from faber_db.backup_manager.remote.client import remote_errors
 from faber_db.backup_manager.remote.settings import RemoteSettings
 from faber_db.errors import BackupInvalidError, RemoteFailedError
 
-PART_SIZE = 16 * 1024 * 1024
+PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 9000  # S3 allows 10,000; the part size grows with the file instead
 MAX_PARTS_IN_MEMORY = 4
 CONCURRENCY = 4

@@ -168,3 +168,18 @@ def test_directory_backup_round_trip_as_one_archive(make_database, tmp_path, s3_
         assert snapshot(fresh) == at_backup
     finally:
         drop_database(fresh)
+
+
+@SQLITE_ONLY
+def test_rollback_picks_a_backup_whose_only_copy_is_remote(project, s3_server, s3_bucket):
+    use_remote(project, s3_server, s3_bucket, keep_local=False)
+    build_schema(project.database)
+    at_backup = snapshot(project.database)
+    backup = project.run_json("backup", "dev")[1]["result"]["backup_id"]
+    project.database.script(["INSERT INTO notes (id, body) VALUES (3, 'later')"])
+
+    code, out = project.run_json("rollback", "dev", "--yes")
+
+    assert code == 0, out
+    assert out["result"]["backup_id"] == backup
+    assert snapshot(project.database) == at_backup
