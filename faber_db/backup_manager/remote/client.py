@@ -6,6 +6,7 @@ boto3 is imported here only, and only when a remote is configured, so that
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -42,13 +43,23 @@ def make_client(settings: RemoteSettings):
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    return boto3.client(
+    client = boto3.client(
         "s3",
         endpoint_url=settings.endpoint_url,
         region_name=settings.region or "us-east-1",
         config=config,
         **settings.credentials(),
     )
+    client.meta.events.register("before-sign.s3", sign_with_checksum)
+    return client
+
+
+def sign_with_checksum(request, **_) -> None:
+    """A request carrying the SHA256 of its body (x-amz-checksum-sha256) is signed with
+    that digest instead of hashing the body again (over http botocore signs payloads)."""
+    checksum = request.headers.get("x-amz-checksum-sha256")
+    if checksum and "X-Amz-Content-SHA256" not in request.headers:
+        request.headers["X-Amz-Content-SHA256"] = base64.b64decode(checksum).hex()
 
 
 def error_code(exc: BaseException) -> str | None:

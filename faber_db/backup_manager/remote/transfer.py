@@ -1,22 +1,26 @@
 """Stream one object to or from the repository, with its sha256 checked.
 
-Uploads go through boto3's multipart transfer from a non-seekable reader, so
-memory is bounded (at most MAX_PARTS_IN_MEMORY parts of PART_SIZE) and nothing is
-copied on disk. Every part carries its SHA256 (ChecksumAlgorithm), which the store
-checks on arrival; the reader hashes the same parts, so the store's composite
-checksum (sha256 of the parts' sha256s, "-N") proves the stored object is the bytes
-that were read, whose full sha256 the reader also computes. A store that returns
-no checksum is re-read instead.
+Uploads are S3 multipart uploads driven here (boto3's client, our loop): parts of
+PART_SIZE, CONCURRENCY in flight and at most MAX_PARTS_IN_MEMORY read ahead, so
+memory is bounded and nothing is copied on disk. Every part carries its SHA256
+(ChecksumSHA256), which the store checks on arrival; the same digest signs the
+request (client.py), so each byte is hashed once for the part and once for the
+whole object's sha256. The store's composite checksum (sha256 of the parts'
+sha256s, "-N") then proves the stored object is the bytes that were read. A store
+that returns no checksum is re-read instead. (boto3's managed transfer would hash
+every byte three or four times: its checksum, the signature, and ours.)
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
 import tarfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,16 +45,13 @@ class StoredObject:
 
 
 class HashingReader(io.RawIOBase):
-    """Reads a stream while computing its sha256 and the sha256 of each part."""
+    """Reads a stream while computing its sha256 and size (downloads)."""
 
-    def __init__(self, source, part_size: int) -> None:
-        self.source, self.part_size = source, part_size
-        self.full = hashlib.sha256()
-        self.part, self.part_filled, self.parts = hashlib.sha256(), 0, []
-        self.size = 0
+    def __init__(self, source) -> None:
+        self.source, self.full, self.size = source, hashlib.sha256(), 0
 
     def readable(self) -> bool:
-        """A reader, never seekable (boto3 then streams it part by part)."""
+        """A reader, never seekable."""
         return True
 
     def read(self, size: int = -1) -> bytes:
@@ -58,26 +59,12 @@ class HashingReader(io.RawIOBase):
         data = self.source.read(size)
         self.full.update(data)
         self.size += len(data)
-        view = memoryview(data)
-        while view:
-            take = min(len(view), self.part_size - self.part_filled)
-            self.part.update(view[:take])
-            self.part_filled += take
-            view = view[take:]
-            if self.part_filled == self.part_size:
-                self._close_part()
         return data
 
-    def _close_part(self) -> None:
-        self.parts.append(self.part.digest())
-        self.part, self.part_filled = hashlib.sha256(), 0
 
-    def checksums(self) -> set[str]:
-        """The S3 SHA256 checksums these bytes can have: whole-object and composite."""
-        parts = self.parts + ([self.part.digest()] if self.part_filled else [])
-        whole = base64.b64encode(self.full.digest()).decode()
-        composite = base64.b64encode(hashlib.sha256(b"".join(parts)).digest()).decode()
-        return {whole, f"{composite}-{len(parts)}", f"{whole}-1"}
+def composite_checksum(digests: list[bytes]) -> str:
+    """S3's composite SHA256 of a multipart object: of its parts' digests, then -N."""
+    return f"{_b64(hashlib.sha256(b''.join(digests)).digest())}-{len(digests)}"
 
 
 def part_size_for(size: int) -> int:
@@ -89,30 +76,94 @@ def part_size_for(size: int) -> int:
 def upload_stream(client, settings: RemoteSettings, source, key: str, size_hint: int):
     """Upload `source` (a readable binary stream) to `key`, then verify the stored
     object's size and sha256; the StoredObject, or RemoteFailedError."""
-    from boto3.s3.transfer import TransferConfig
-
-    part = part_size_for(size_hint)
-    reader = HashingReader(source, part)
-    transfer = TransferConfig(
-        multipart_threshold=part,
-        multipart_chunksize=part,
-        max_concurrency=CONCURRENCY,
-        max_io_queue=MAX_PARTS_IN_MEMORY,
-    )
-    # Parts read ahead from a non-seekable stream (boto3's own default is 10).
-    transfer.max_in_memory_upload_chunks = MAX_PARTS_IN_MEMORY
+    part_size = part_size_for(size_hint)
+    full, first = hashlib.sha256(), read_exactly(source, part_size)
     with remote_errors(settings, f"uploading {key}"):
-        client.upload_fileobj(
-            reader,
-            settings.bucket,
-            key,
-            ExtraArgs={"ChecksumAlgorithm": "SHA256"},
-            Config=transfer,
-        )
+        if len(first) < part_size:
+            full.update(first)
+            digest = hashlib.sha256(first).digest()
+            client.put_object(
+                Bucket=settings.bucket, Key=key, Body=first, ChecksumSHA256=_b64(digest)
+            )
+            size, checksums = len(first), {_b64(digest), f"{_b64(digest)}-1"}
+        else:
+            size, digests = _multipart(client, settings, source, key, first, part_size, full)
+            checksums = {composite_checksum(digests)}
         head = client.head_object(Bucket=settings.bucket, Key=key, ChecksumMode="ENABLED")
-    stored = StoredObject(key, reader.full.hexdigest(), reader.size)
-    check_stored(client, settings, stored, head, reader.checksums())
+    stored = StoredObject(key, full.hexdigest(), size)
+    check_stored(client, settings, stored, head, checksums)
     return stored
+
+
+def _multipart(client, settings, source, key: str, data: bytes, part_size: int, full):
+    """Upload part after part, CONCURRENCY at a time and at most MAX_PARTS_IN_MEMORY
+    read ahead; the size and each part's sha256. Aborted on any failure."""
+    bucket = settings.bucket
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256")
+    upload_id, futures, size = upload["UploadId"], [], 0
+    slots = threading.BoundedSemaphore(MAX_PARTS_IN_MEMORY)
+    try:
+        with ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="faber-upload") as pool:
+            while data and not any(f.done() and f.exception() for f in futures):
+                full.update(data)
+                size += len(data)
+                slots.acquire()
+                number = len(futures) + 1
+                future = pool.submit(_upload_part, client, bucket, key, upload_id, number, data)
+                future.add_done_callback(lambda _: slots.release())
+                futures.append(future)
+                data = read_exactly(source, part_size)
+            parts = [future.result() for future in futures]
+        client.complete_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [part for part, _ in parts]},
+        )
+    except BaseException:
+        _abort(client, bucket, key, upload_id)
+        raise
+    return size, [digest for _, digest in parts]
+
+
+def _upload_part(client, bucket: str, key: str, upload_id: str, number: int, data: bytes):
+    """One part with its SHA256, which the store checks and the signature reuses."""
+    digest = hashlib.sha256(data).digest()
+    response = client.upload_part(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload_id,
+        PartNumber=number,
+        Body=data,
+        ChecksumSHA256=_b64(digest),
+    )
+    part = {"ETag": response["ETag"], "PartNumber": number, "ChecksumSHA256": _b64(digest)}
+    return part, digest
+
+
+def _abort(client, bucket: str, key: str, upload_id: str) -> None:
+    """Best effort: a store that cannot be reached keeps the parts until `backups sync`
+    aborts them."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    with contextlib.suppress(BotoCoreError, ClientError):
+        client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+
+
+def read_exactly(source, size: int) -> bytes:
+    """Up to `size` bytes, fewer only at the end of the stream."""
+    chunks, wanted = [], size
+    while wanted:
+        chunk = source.read(wanted)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
 
 
 def check_stored(client, settings, stored: StoredObject, head: dict, checksums: set[str]) -> None:
@@ -181,7 +232,7 @@ def download_to(
     refusing it (BackupInvalidError) unless its sha256 and size are the recorded ones."""
     with remote_errors(settings, f"downloading {obj.key}"):
         body = client.get_object(Bucket=settings.bucket, Key=obj.key)["Body"]
-        reader = HashingReader(body, PART_SIZE)
+        reader = HashingReader(body)
         if archive:
             dest.mkdir(mode=0o700)
             with tarfile.open(fileobj=reader, mode="r|") as tar:
