@@ -2,9 +2,11 @@
 part SHA256-checked, the stored checksum compared) against boto3's own
 `upload_file` of the same file to the same SeaweedFS server, and the peak RSS of
 each. Each upload runs in its own process (so ru_maxrss is that upload's alone),
-the two alternate, and the medians are compared.
+the two alternate, and the medians are compared. With --backup, also a whole
+`faber-db backup` of a SQLite bench data set with and without backup.remote, and
+the peak RSS of the largest process of the run (faber-db or a child).
 
-    python bench/remote.py --mb 200,1000 --runs 5
+    python bench/remote.py --mb 200,1000 --runs 5 [--backup]
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import DATA, REPO, median, write_results
+from common import DATA, REPO, ensure_dataset, median, temp_project, write_results
 
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -107,16 +109,77 @@ def run(sizes: list[int], runs: int) -> dict:
     return results
 
 
+def time_backup(root: Path, env: dict) -> tuple[float, float]:
+    """One `faber-db backup bench` in a fresh process: wall time, and the peak RSS of
+    the largest process it ran (ru_maxrss of the waited-for children)."""
+    script = (
+        "import json, resource, subprocess, sys, time; t = time.monotonic(); "
+        "subprocess.run([sys.executable, '-m', 'faber_db', 'backup', 'bench', '--json'], "
+        "check=True, stdout=subprocess.DEVNULL); "
+        "print(json.dumps([time.monotonic() - t, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True
+    )
+    if completed.returncode != 0:
+        raise SystemExit(completed.stderr)
+    seconds, rss = json.loads(completed.stdout)
+    return seconds, rss
+
+
+def run_backups(sizes: list[int], runs: int) -> dict:
+    """faber-db backup with and without the repository, alternating."""
+    from s3_support import S3Server, credentials_env, remote_config
+
+    server = S3Server(Path(tempfile.mkdtemp(prefix="faber-bench-s3-")))
+    server.start()
+    results = {}
+    try:
+        bucket = server.new_bucket()
+        for megabytes in sizes:
+            url = ensure_dataset("sqlite", f"faber_bench_remote_{megabytes}", megabytes)
+            local_root, env = temp_project(url)
+            remote = {"backup": {"remote": remote_config(server, bucket)}}
+            remote_root, remote_env = temp_project(url, remote)
+            remote_env |= credentials_env()
+            samples = {"local": [], "remote": []}
+            for _ in range(runs):
+                samples["local"].append(time_backup(local_root, env))
+                samples["remote"].append(time_backup(remote_root, remote_env))
+            local_s = median([s for s, _ in samples["local"]])
+            remote_s = median([s for s, _ in samples["remote"]])
+            results[f"backup_{megabytes}MB"] = {
+                "backup_s": round(local_s, 2),
+                "backup_with_remote_s": round(remote_s, 2),
+                "ratio": round(remote_s / local_s, 3),
+                "peak_rss_mb": round(max(r for _, r in samples["local"]), 1),
+                "peak_rss_with_remote_mb": round(max(r for _, r in samples["remote"]), 1),
+                "runs": runs,
+            }
+            print(megabytes, "MB backup:", results[f"backup_{megabytes}MB"], flush=True)
+    finally:
+        server.stop()
+    return results
+
+
 def main() -> None:
     """Parse the arguments, run, write bench/results/remote.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", default="200", help="file sizes in MiB, comma-separated")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--backup", action="store_true", help="also time whole backups with and without it"
+    )
+    parser.add_argument("--no-upload", action="store_true", help="skip the upload comparison")
     args = parser.parse_args()
     started = time.monotonic()
-    results = run([int(m) for m in args.mb.split(",")], args.runs)
+    sizes = [int(m) for m in args.mb.split(",")]
+    results = {} if args.no_upload else run(sizes, args.runs)
+    if args.backup:
+        results |= run_backups(sizes, args.runs)
     results["total_seconds"] = round(time.monotonic() - started, 1)
-    print("results:", write_results("remote", results))
+    print("results:", write_results("remote-backup" if args.no_upload else "remote", results))
 
 
 if __name__ == "__main__":
