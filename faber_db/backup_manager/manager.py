@@ -264,7 +264,8 @@ class FileCheck:
 
 def check_backup_file(config: Config, backup_id: str) -> FileCheck:
     """Re-run a backup's file checks (sha256, decompression, format); record nothing.
-    The last deep verification's record is kept as it was."""
+    The last deep verification's record is kept as it was. A backup whose only copy
+    is in the remote repository is downloaded first (remote/fetch.py)."""
     catalogue = Catalogue.for_config(config)
     entry = ensure_local_copy(config, lookup_entry(config, backup_id)[0])
     path = catalogue.backup_path(entry)

@@ -1,7 +1,7 @@
 """Upload a verified backup to the repository and record where its copy is.
 
 The order is what makes the repository trustworthy: the backup id is claimed
-(an empty object written once) when it is chosen, the backup is streamed up and
+(an object naming this machine and project, written once) when it is chosen, the backup is streamed up and
 its stored checksum compared, the entry is written beside it (once), and only
 then does the local entry say `remote: verified`. A failure at any step leaves
 the local backup valid and the entry saying `remote: missing` with the error.

@@ -2,7 +2,8 @@
 
     <prefix>/<env>/<backup id><ext>     the backup (a directory archive as <id>.dir.tar)
     <prefix>/<env>/<backup id>.json     its catalogue entry, written once (IfNoneMatch)
-    <prefix>/<env>/.claims/<backup id>  written once when the id is chosen, so two
+    <prefix>/<env>/.claims/<backup id>  written once when the id is chosen (it names
+                                        the machine and project, hashed), so two
                                         machines never pick the same id
 
 Everything read back from the repository is distrusted like any input: ids,
