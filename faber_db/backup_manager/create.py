@@ -24,6 +24,7 @@ from faber_db.audit_policy import audit_anchor
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.file_verification import Verification, verify_file
 from faber_db.backup_manager.ids import check_reason, new_backup_id, normalise_label
+from faber_db.backup_manager.remote.client import warm_client
 from faber_db.backup_manager.remote.publish import id_claimer, publish_backup
 from faber_db.backup_manager.remote.settings import remote_settings
 from faber_db.config import Config, Target
@@ -167,7 +168,10 @@ def take_backup(
 ) -> tuple[BackupEntry, list[str]]:
     """Create, verify and record a backup of `target`; return its entry and warnings."""
     engine = engine_for(target.conn)
-    remote_settings(config)  # before any handler starts: its secret is then never inherited
+    # Before any handler starts, so no handler inherits the repository's secret.
+    remote = remote_settings(config)
+    if remote is not None:
+        warm_client(remote)
     try:
         plan = plan_backup(config, engine, options)
     except (InvalidInputError, UnsupportedOptionError) as error:

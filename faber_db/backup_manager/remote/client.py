@@ -7,6 +7,7 @@ boto3 is imported here only, and only when a remote is configured, so that
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -28,10 +29,32 @@ AUTH_CODES = {
 MISSING_BUCKET_CODES = {"NoSuchBucket"}
 
 
-@cache
+_CREATING = threading.Lock()
+
+
 def make_client(settings: RemoteSettings):
     """A boto3 S3 client for the repository (path-style addressing for custom endpoints);
-    one per process and repository (creating one costs a tenth of a second)."""
+    one per process and repository: importing boto3 and creating a client costs
+    0.3 s on a quiet machine, over a second on a loaded one."""
+    with _CREATING:
+        return _client(settings)
+
+
+def warm_client(settings: RemoteSettings) -> None:
+    """Create the client in the background (a backup does this while its dump runs, so
+    the upload does not wait for boto3). A failure here is left for the real call."""
+
+    def create() -> None:
+        try:
+            make_client(settings)
+        except Exception:  # noqa: BLE001 - make_client raises it again where it is handled
+            return
+
+    threading.Thread(target=create, name="faber-s3-client", daemon=True).start()
+
+
+@cache
+def _client(settings: RemoteSettings):
     import boto3
     from botocore.config import Config as BotoConfig
 
