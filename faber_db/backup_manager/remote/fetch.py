@@ -65,7 +65,9 @@ def remote_only_entries(
 
 
 def localised(config: Config, entry: BackupEntry) -> BackupEntry:
-    """The entry with `file` in this project's backups folder (where a download goes)."""
+    """The entry with `file` in this project's backups folder (where a download goes),
+    without what only the machine that took it can vouch for (its audit anchor, its
+    restores)."""
     name = Path(remote_state(entry)["key"]).name
     if entry.format == "directory":
         name = name.removesuffix(ARCHIVE_SUFFIX)
@@ -75,7 +77,9 @@ def localised(config: Config, entry: BackupEntry) -> BackupEntry:
     except ValueError:
         file = str(final)
     extra = {k: v for k, v in entry.extra.items() if k not in ("restores", "safety_for")}
-    return replace(entry, file=file, extra=extra)
+    # The audit anchor is the other machine's trail's: kept here it would make this
+    # project's `audit --verify` report its own trail as rewritten.
+    return replace(entry, file=file, extra=extra, audit_head=None)
 
 
 def find_remote_entry(config: Config, backup_id: str) -> BackupEntry:

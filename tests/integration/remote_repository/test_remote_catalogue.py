@@ -143,6 +143,9 @@ def test_deep_verify_downloads_a_remote_only_backup(project, s3_server, s3_bucke
     assert out["result"]["verification"]["deep"]["passed"] is True
     (entry,) = other.catalogue()["backups"]
     assert entry["id"] == backup and entry["remote"]["status"] == "verified"
+    assert "audit_head" not in entry  # the other machine's trail is not this one's
+    code, out = other.run_json("audit", "--verify")
+    assert code == 0, out
 
 
 @pytest.mark.postgresql

@@ -40,6 +40,9 @@ def test_wrong_credentials_leave_a_valid_local_backup(project, s3_server, s3_buc
     assert "SignatureDoesNotMatch" in entry["remote"]["error"]
     assert local_files(project)
 
+    code, out = project.run_json("backups", "list")
+    assert code == 0 and out["result"]["count"] == 1, out
+    assert any("could not be listed" in w for w in out["warnings"])
     code, out = project.run_json("backups", "sync")
     assert code == 25 and out["error"]["code"] == "remote_failed", out
     assert "FABER_TEST_S3_KEY/FABER_TEST_S3_SECRET" in " ".join(out["recovery"]["suggestions"])
