@@ -136,6 +136,11 @@ def test_deep_verify_downloads_a_remote_only_backup(project, s3_server, s3_bucke
     build_schema(project.database)
     backup = project.run_json("backup", "dev")[1]["result"]["backup_id"]
     other = sibling(project, "laptop")
+    code, out = other.run_json(
+        "backups", "verify", backup, "--deep", env={"FABER_TEST_S3_SECRET": "wrong"}
+    )
+    assert code == 25 and "refused the credentials" in out["message"], out
+    assert other.catalogue()["backups"] == []
 
     code, out = other.run_json("backups", "verify", backup, "--deep")
 
