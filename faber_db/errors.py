@@ -190,6 +190,31 @@ class AuditUnavailableError(FaberError):
     code = "audit_unavailable"
 
 
+class DriftFoundError(FaberError):
+    """The live schema differs from what its applied migrations produce."""
+
+    code = "drift_found"
+
+
+class ShadowNotEmptyError(FaberError):
+    """The shadow database given for drift holds objects (drift never drops them)."""
+
+    code = "shadow_not_empty"
+
+
+class ShadowReplayError(FaberError):
+    """An applied migration failed when drift replayed it into the shadow database."""
+
+    code = "shadow_replay_failed"
+
+
+class HealthFailedError(FaberError):
+    """A health check failed (`faber-db health`, or `migrate` with
+    safety.health_check_before_deploy); details["result"] holds the report."""
+
+    code = "health_failed"
+
+
 class RemoteCopyMissingError(FaberError):
     """A backup is valid locally but has no verified copy in the remote repository
     (the upload failed, or an environment in backup.remote.required needs one)."""
@@ -208,3 +233,9 @@ class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 
     code = "interrupted"
+
+
+class ReportWriteError(FaberError):
+    """`faber-db report` could not write its HTML file (nothing was written)."""
+
+    code = "report_write_failed"

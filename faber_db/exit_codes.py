@@ -32,6 +32,8 @@ class ExitStatus(IntEnum):
     BLOCKED_BY_POLICY = 19
     VERIFICATION_FAILED = 20
     RESTORE_FAILED = 21
+    DRIFT_FOUND = 22
+    HEALTH_FAILED = 23
     REMOTE_COPY_MISSING = 24
     REMOTE_FAILED = 25
     INTERRUPTED = 130
@@ -67,6 +69,11 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
     "audit_unavailable": ExitStatus.FAILURE,
+    "drift_found": ExitStatus.DRIFT_FOUND,
+    "shadow_not_empty": ExitStatus.FAILURE,
+    "shadow_replay_failed": ExitStatus.FAILURE,
+    "report_write_failed": ExitStatus.FAILURE,
+    "health_failed": ExitStatus.HEALTH_FAILED,
     "remote_copy_missing": ExitStatus.REMOTE_COPY_MISSING,
     "remote_failed": ExitStatus.REMOTE_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
