@@ -19,6 +19,7 @@ from pathlib import Path
 ACCESS_KEY = "faber-test-access"
 SECRET_KEY = "faber-test-secret-" + uuid.uuid4().hex  # a secret the /proc sampler looks for
 READY_TIMEOUT_SECONDS = 90
+READY_BUCKET = "faber-ready-probe"
 PORT_FLAGS = (
     "master.port",
     "master.port.grpc",
@@ -98,7 +99,12 @@ class S3Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"weed exited: {(self.root / 'weed.log').read_text()[-2000:]}")
             try:
-                client.list_buckets()
+                # Listing answers before the volume servers take writes (after a
+                # restart especially): ready once a small object can be written.
+                names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+                if READY_BUCKET not in names:
+                    client.create_bucket(Bucket=READY_BUCKET)
+                client.put_object(Bucket=READY_BUCKET, Key="probe", Body=b"x" * 1024)
                 return
             except Exception:  # noqa: BLE001 - not ready yet: any error means wait
                 if time.monotonic() > deadline:
