@@ -222,6 +222,20 @@ class HealthFailedError(FaberError):
     code = "health_failed"
 
 
+class RemoteCopyMissingError(FaberError):
+    """A backup is valid locally but has no verified copy in the remote repository
+    (the upload failed, or an environment in backup.remote.required needs one)."""
+
+    code = "remote_copy_missing"
+
+
+class RemoteFailedError(FaberError):
+    """The remote repository refused or could not be reached (wrong credentials, a
+    missing bucket, a network error) in a command whose whole job is remote."""
+
+    code = "remote_failed"
+
+
 class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 

@@ -36,6 +36,8 @@ class ExitStatus(IntEnum):
     HEALTH_FAILED = 23
     DOWN_MIGRATION_FAILED = 28
     DECRYPTION_FAILED = 26
+    REMOTE_COPY_MISSING = 24
+    REMOTE_FAILED = 25
     INTERRUPTED = 130
 
 
@@ -77,6 +79,8 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "health_failed": ExitStatus.HEALTH_FAILED,
     "identity_missing": ExitStatus.DECRYPTION_FAILED,
     "decryption_failed": ExitStatus.DECRYPTION_FAILED,
+    "remote_copy_missing": ExitStatus.REMOTE_COPY_MISSING,
+    "remote_failed": ExitStatus.REMOTE_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

@@ -3,7 +3,9 @@ manifest read from the same snapshot as the dump, verification, and only then
 an atomic rename into place and a catalogue entry.
 
 Nothing is recorded unless verification passed; a failed or interrupted
-backup leaves no file behind (see workspace.py for how).
+backup leaves no file behind (see workspace.py for how). With a remote
+repository, the id is claimed there when chosen and the recorded backup is then
+uploaded (remote/publish.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.file_verification import Verification, verify_file
 from faber_db.backup_manager.ids import check_reason, new_backup_id, normalise_label
+from faber_db.backup_manager.remote.client import warm_client
+from faber_db.backup_manager.remote.publish import id_claimer, publish_backup
+from faber_db.backup_manager.remote.settings import remote_settings
 from faber_db.config import Config, Target
 from faber_db.credentials import SecretFiles, secret_files
 from faber_db.engines import engine_for
@@ -184,6 +189,10 @@ def take_backup(
 ) -> tuple[BackupEntry, list[str]]:
     """Create, verify and record a backup of `target`; return its entry and warnings."""
     engine = engine_for(target.conn)
+    # Before any handler starts, so no handler inherits the repository's secret.
+    remote = remote_settings(config)
+    if remote is not None:
+        warm_client(remote)
     try:
         plan = plan_backup(config, engine, options)
     except (InvalidInputError, UnsupportedOptionError) as error:
@@ -230,7 +239,8 @@ def take_backup(
             " and verified, and it stays; nothing else ran.",
             suggestions=[f"faber-db backups list {target.environment}"],
         )
-    return entry, plan.warnings
+    entry, remote_warnings = publish_backup(config, entry, progress)
+    return entry, plan.warnings + remote_warnings
 
 
 def initial_verification(
@@ -380,10 +390,15 @@ def _record(config: Config, target: Target, plan: BackupPlan, dump: FinishedDump
         with catalogue.update() as entries:
             suffix = dump.output.name.removeprefix("backup")
             ids = {e.id for e in entries}
+            claimed_elsewhere = id_claimer(config, target.environment) or (lambda _: False)
             backup_id = new_backup_id(
                 dump.started,
                 plan.label,
-                lambda candidate: candidate in ids or (env_dir / (candidate + suffix)).exists(),
+                lambda candidate: (
+                    candidate in ids
+                    or (env_dir / (candidate + suffix)).exists()
+                    or claimed_elsewhere(candidate)
+                ),
             )
             final = env_dir / (backup_id + suffix)
             os.rename(dump.output, final)

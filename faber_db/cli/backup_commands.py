@@ -1,4 +1,4 @@
-"""Arguments for init, backup and backups {list,show,verify,delete,prune}."""
+"""Arguments for init, backup and backups {list,show,verify,delete,prune,sync}."""
 
 from __future__ import annotations
 
@@ -18,11 +18,18 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     init.set_defaults(run=run_init, operation="init")
     _add_backup(subparsers, common)
     backups = subparsers.add_parser(
-        "backups", parents=[common], help="list, show, verify, delete or prune backups"
+        "backups", parents=[common], help="list, show, verify, delete, prune or sync backups"
     )
     actions = backups.add_subparsers(dest="action", metavar="<action>", required=True)
     _add_read_actions(actions, common)
     _add_delete_actions(actions, common)
+    sync = actions.add_parser(
+        "sync",
+        parents=[common],
+        help="upload the backups whose remote copy is missing (backup.remote)",
+    )
+    sync.add_argument("env", nargs="?", help="only this environment")
+    sync.set_defaults(run=run_sync, operation="backups-sync")
 
 
 def _add_backup(subparsers, common: argparse.ArgumentParser) -> None:
@@ -166,3 +173,10 @@ def run_prune(args, context):
         )
     approval = Approval() if args.dry_run else context.approval()
     return prune_backups(context.config, args.env, approval)
+
+
+def run_sync(args, context):
+    """faber-db backups sync [<env>]"""
+    from faber_db.backup_manager.remote.sync import sync_backups
+
+    return sync_backups(context.config, args.env, context.progress)

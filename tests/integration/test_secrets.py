@@ -279,3 +279,40 @@ def test_the_age_private_key_never_leaks(make_database, tmp_path):
     for path in project.root.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_s3_secret_never_leaks(tmp_path, s3_server, s3_bucket):
+    """The repository's secret key: in no argv, no child's environment, no output,
+    catalogue, audit line or object in the bucket; nor a wrong one in an error."""
+    from s3_support import SECRET_KEY, credentials_env, use_remote
+    from support import create_database, drop_database
+
+    database = create_database("sqlite", tmp_path)
+    try:
+        load_bulk(database, 20_000)
+        project = Project(tmp_path / "project", {"FABER_TEST_DEV_URL": database.url})
+        project.root.mkdir()
+        project.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
+        use_remote(project, s3_server, s3_bucket)
+
+        code, stdout, stderr, sampler = run_sampled(project, [SECRET_KEY], "backup", "dev")
+
+        assert code == 0, stdout + stderr
+        assert sampler.samples > 10 and sampler.leaks == []
+        assert SECRET_KEY not in stdout + stderr
+        for path in project.config_dir.rglob("*"):
+            if path.is_file() and path.suffix not in (".zst", ".gz"):
+                assert SECRET_KEY not in path.read_text(errors="ignore"), path
+        client = s3_server.client()
+        for item in client.list_objects_v2(Bucket=s3_bucket)["Contents"]:
+            if item["Key"].endswith(".json"):
+                body = client.get_object(Bucket=s3_bucket, Key=item["Key"])["Body"].read()
+                assert SECRET_KEY.encode() not in body
+
+        wrong = "wrong-" + SECRET_KEY[::-1]
+        project.env.update(credentials_env(secret=wrong))
+        code, stdout, stderr, sampler = run_sampled(project, [wrong], "backups", "sync")
+        assert code == 25 and sampler.leaks == [], stdout + stderr
+        assert wrong not in stdout + stderr
+    finally:
+        drop_database(database)

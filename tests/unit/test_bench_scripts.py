@@ -23,6 +23,7 @@ BENCH = REPO_ROOT / "bench"
         "drift.py",
         "rollback.py",
         "encryption.py",
+        "remote.py",
     ],
 )
 def test_bench_script_loads(script):
