@@ -31,6 +31,7 @@ from faber_db.engines.base import Engine
 from faber_db.errors import FaberError, InvalidInputError, ShadowNotEmptyError
 from faber_db.interrupts import interrupts_deferred
 from faber_db.urls import parse_url
+from faber_db.workspace import process_alive
 
 log = logging.getLogger("faber_db.health_checker")
 PREFIX = "faber_shadow_"
@@ -57,14 +58,6 @@ def is_stale(name: str) -> bool:
     return not process_alive(int(match["pid"]))
 
 
-def process_alive(pid: int) -> bool:
-    """True when a process with this id exists (whoever owns it)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
