@@ -32,6 +32,7 @@ class ExitStatus(IntEnum):
     BLOCKED_BY_POLICY = 19
     VERIFICATION_FAILED = 20
     RESTORE_FAILED = 21
+    REHEARSAL_REQUIRED = 27
     INTERRUPTED = 130
 
 
@@ -64,6 +65,7 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "blocked_by_policy": ExitStatus.BLOCKED_BY_POLICY,
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
+    "rehearsal_required": ExitStatus.REHEARSAL_REQUIRED,
     "audit_unavailable": ExitStatus.FAILURE,
     "interrupted": ExitStatus.INTERRUPTED,
 }

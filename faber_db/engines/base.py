@@ -228,6 +228,11 @@ class Engine(ABC):
     def drop_database(self, name: str) -> None:
         """Drop a database (or delete a SQLite file) if it exists."""
 
+    def databases_like(self, prefix: str) -> list[str]:
+        """Databases on this server whose names start with `prefix` (a plain identifier
+        prefix; engines whose databases are files list none)."""
+        return []
+
     # -- tracking table -----------------------------------------------------------
     @abstractmethod
     def table_exists(self, db, table: str) -> bool:
@@ -373,6 +378,34 @@ class Engine(ABC):
                 yield
         finally:
             self.abandon(db)
+
+    # -- rehearsals (issue 16) --------------------------------------------------------
+    def held_locks(self, db) -> list[dict]:
+        """The locks this connection's open transaction holds on relations: dicts with
+        relation, mode and granted ([] where the engine cannot tell)."""
+        return []
+
+    def relation_files(self, db) -> dict[str, int]:
+        """table -> the identity of its storage (PostgreSQL's relfilenode), which changes
+        when a statement rewrites the table; {} where the engine cannot tell."""
+        return {}
+
+    def empty_tables(self, db, keep: str) -> None:
+        """Delete every row of every user table but `keep` (the tracking table): the
+        schema-only copy of a rehearsal. Tables that foreign keys still hold are
+        retried after the others."""
+        left = [t for t in self.list_tables(db) if t.rsplit(".", 1)[-1] != keep]
+        for _ in range(len(left) + 1):
+            failed = []
+            for table in left:
+                try:
+                    self.query(db, f"DELETE FROM {self.quote_table(table)}")
+                except self.error_types:
+                    failed.append(table)
+            if not failed:
+                return
+            left = failed
+        self.query(db, f"DELETE FROM {self.quote_table(left[0])}")  # raises the real error
 
     # -- backups ------------------------------------------------------------------
     @contextmanager

@@ -180,6 +180,26 @@ class MySQLEngine(Engine):
         with self.session("") as db:
             self.query(db, f"DROP DATABASE IF EXISTS {self.quote(name)}")
 
+    def databases_like(self, prefix: str) -> list[str]:
+        """Schemas whose names start with `prefix` ('_' and '%' taken literally)."""
+        pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+        with self.session("") as db:
+            rows = self.query(
+                db,
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+                " WHERE SCHEMA_NAME LIKE %s ORDER BY 1",
+                (pattern,),
+            )
+        return [row[0] for row in rows]
+
+    def empty_tables(self, db, keep: str) -> None:
+        """DELETE from every table of the schema but `keep`, foreign key checks off."""
+        self.query(db, "SET SESSION foreign_key_checks = 0")
+        try:
+            super().empty_tables(db, keep)
+        finally:
+            self.query(db, "SET SESSION foreign_key_checks = 1")
+
     def table_exists(self, db, table: str) -> bool:
         """Table in the connected schema."""
         rows = self.query(

@@ -275,6 +275,52 @@ class PostgresEngine(Engine):
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
+    def databases_like(self, prefix: str) -> list[str]:
+        """pg_database names starting with `prefix` ('_' and '%' taken literally)."""
+        pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+        with self.session(self._maintenance_db()) as db:
+            rows = self.query(
+                db, "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1", (pattern,)
+            )
+        return [row[0] for row in rows]
+
+    def held_locks(self, db) -> list[dict]:
+        """Relation locks of this backend (its open transaction), from pg_locks."""
+        rows = self.query(
+            db,
+            "SELECT n.nspname || '.' || c.relname, l.mode, l.granted"
+            " FROM pg_catalog.pg_locks l"
+            " JOIN pg_catalog.pg_class c ON c.oid = l.relation"
+            " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'"
+            " AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+            " WHERE datname = pg_catalog.current_database())"
+            " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            " ORDER BY 1, 2",
+        )
+        return [{"relation": r[0], "mode": r[1], "granted": bool(r[2])} for r in rows]
+
+    def empty_tables(self, db, keep: str) -> None:
+        """One TRUNCATE of every user table but `keep` (foreign keys among them allowed)."""
+        from psycopg import sql
+
+        tables = [(s, t) for s, t in self._table_names(db) if t != keep]
+        if tables:
+            names = sql.SQL(", ").join(sql.Identifier(s, t) for s, t in tables)
+            db.execute(sql.SQL("TRUNCATE {}").format(names))
+
+    def relation_files(self, db) -> dict[str, int]:
+        """schema.table -> relfilenode of every user table and materialized view."""
+        rows = self.query(
+            db,
+            "SELECT n.nspname || '.' || c.relname, c.relfilenode FROM pg_catalog.pg_class c"
+            " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'm')"
+            " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            " AND n.nspname NOT LIKE 'pg\\_toast%'",
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def _maintenance_db(self) -> str:
         return self.conn.param("maintenance_db", "postgres")
 

@@ -1,0 +1,168 @@
+"""`faber-db migrate <env> --rehearse` (issue 16, part 1), on every engine: the
+pending migrations run on a scratch copy of the newest backup, the target is only
+read, the scratch database is always dropped, and safety.require_rehearsal holds
+back a plan that has no passing rehearsal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from migration_support import configure, rows, table_names, write_migrations
+
+from faber_db.engines import engine_for
+from faber_db.engines.restorer import host_tag
+from faber_db.exit_codes import ExitStatus
+from faber_db.migration_deployer.rehearsal import PREFIX
+
+INIT = {
+    "20240101000000_init": "CREATE TABLE account (id INTEGER PRIMARY KEY, name VARCHAR(100));\n"
+    "INSERT INTO account (id, name) VALUES (1, 'one');\n"
+    "INSERT INTO account (id, name) VALUES (2, 'two');\n"
+    "INSERT INTO account (id, name) VALUES (3, 'three');\n",
+}
+PENDING = {
+    "20240102000000_add_email": "ALTER TABLE account ADD COLUMN email VARCHAR(200);\n"
+    "UPDATE account SET email = 'x@example.com' WHERE id < 3;\n",
+    "20240103000000_audit": "CREATE TABLE audit_log (id INTEGER PRIMARY KEY);\n",
+}
+FAILING = {
+    "20240102000000_broken": "ALTER TABLE account ADD COLUMN email VARCHAR(200);\n"
+    "\n"
+    "UPDATE no_such_table SET x = 1;\n",
+}
+
+
+def backed_up_project(project, pending=PENDING, **config):
+    """init applied (3 rows) and backed up; `pending` written, not applied."""
+    configure(project, project.database.engine, **config)
+    write_migrations(project, INIT, project.database.engine)
+    code, out = project.run_json("migrate", "dev")
+    assert code == 0, out
+    code, out = project.run_json("backup", "dev")
+    assert code == 0, out
+    write_migrations(project, pending, None)
+    return out["result"]["backup_id"]
+
+
+def state(database) -> tuple:
+    """What must not change on the target: its tables, its rows and its tracking table."""
+    tracking = [(r["migration_name"], r["finished_at"], r["checksum"]) for r in rows(database)]
+    accounts = database.execute("SELECT * FROM account ORDER BY id")
+    return table_names(database), tracking, accounts
+
+
+def assert_scratch_gone(database, report: dict) -> None:
+    """The rehearsal's scratch database (or file) no longer exists."""
+    engine = engine_for(database.conn)
+    if engine.file_database:
+        work = database.conn.database  # the project keeps its work dir elsewhere
+        assert report["scratch_database"] == "(temp file)", work
+        return
+    assert report["scratch_database"].startswith(PREFIX)
+    assert not engine.database_exists(report["scratch_database"])
+
+
+def test_passing_rehearsal_reports_and_leaves_the_target_unchanged(project):
+    backup_id = backed_up_project(project)
+    before = state(project.database)
+    code, out = project.run_json("migrate", "dev", "--rehearse")
+    assert code == 0, out
+    report = out["result"]["rehearsal"]
+    assert out["result"]["target_unchanged"] is True
+    assert report["passed"] and report["backup_id"] == backup_id and report["mode"] == "full"
+    assert [m["name"] for m in report["migrations"]] == list(PENDING)
+    add_email = report["migrations"][0]
+    assert [s["rows_changed"] for s in add_email["statements"]][1] == 2
+    assert add_email["rows_changed"] == 2 and add_email["duration_seconds"] >= 0
+    assert state(project.database) == before
+    assert_scratch_gone(project.database, report)
+    leftovers = list((project.config_dir / "state" / "work").glob("**/faber_rehearsal_*"))
+    assert leftovers == []
+    record = json.loads((project.config_dir / "state" / "rehearsals" / "dev.json").read_text())
+    assert record["rehearsals"][-1]["plan_id"] == out["result"]["plan_id"]
+    assert record["rehearsals"][-1]["passed"] is True
+
+
+def test_failing_rehearsal_names_the_statement_and_touches_nothing(project):
+    backed_up_project(project, FAILING)
+    before = state(project.database)
+    code, out = project.run_json("migrate", "dev", "--rehearse")
+    assert code == ExitStatus.MIGRATION_FAILED, out
+    assert out["error"]["code"] == "migration_failed"
+    assert "Rehearsal FAILED" in out["message"] and "not touched" in out["message"]
+    result = out["result"]
+    assert result["target_unchanged"] is True
+    assert result["failed_migration"] == "20240102000000_broken"
+    assert result["statement"]["number"] == 2 and result["statement"]["line"] == 3
+    assert "no_such_table" in result["statement"]["sql"]
+    assert result["rehearsal"]["passed"] is False
+    assert state(project.database) == before
+    assert_scratch_gone(project.database, result["rehearsal"])
+
+
+def test_require_rehearsal_refuses_then_proceeds_after_one(project):
+    backed_up_project(project)
+    configure(project, project.database.engine, safety={"require_rehearsal": ["dev"]})
+    before = state(project.database)
+    code, out = project.run_json("migrate", "dev")
+    assert code == ExitStatus.REHEARSAL_REQUIRED == 27, out
+    assert out["error"]["code"] == "rehearsal_required"
+    assert state(project.database) == before
+    assert project.run_json("migrate", "dev", "--rehearse")[0] == 0
+    code, out = project.run_json("migrate", "dev", "--dry-run")
+    assert code == 0, out
+    assert "Rehearsed on backup" in out["message"]
+    assert out["result"]["plan"]["display"]["rehearsal"]["passed"] is True
+    code, out = project.run_json("migrate", "dev")
+    assert code == 0, out
+    assert out["result"]["migrations_applied"] == list(PENDING)
+
+
+def test_schema_rehearsal_runs_on_empty_tables(project):
+    backed_up_project(project)
+    code, out = project.run_json("migrate", "dev", "--rehearse=schema")
+    assert code == 0, out
+    report = out["result"]["rehearsal"]
+    assert report["mode"] == "schema"
+    assert report["migrations"][0]["rows_changed"] == 0  # the copy's tables were emptied
+    assert len(project.database.execute("SELECT * FROM account")) == 3
+
+
+@pytest.mark.parametrize("engine_name", ["postgresql"], indirect=True)
+def test_postgresql_report_lists_locks_and_rewrites(project):
+    rewrite = {"20240102000000_widen": "ALTER TABLE account ALTER COLUMN id TYPE BIGINT;\n"}
+    backed_up_project(project, rewrite)
+    code, out = project.run_json("migrate", "dev", "--rehearse")
+    assert code == 0, out
+    migration = out["result"]["rehearsal"]["migrations"][0]
+    assert {"relation": "public.account", "mode": "AccessExclusiveLock", "granted": True} in (
+        migration["locks"]
+    )
+    assert migration["rewritten_tables"] == ["public.account"]
+
+
+@pytest.mark.parametrize("engine_name", ["postgresql", "mysql"], indirect=True)
+def test_scratch_databases_of_dead_runs_are_dropped(project):
+    backed_up_project(project)
+    engine = engine_for(project.database.conn)
+    stale = f"{PREFIX}999999999_{host_tag()}abcdef"  # no such pid
+    engine.create_database(stale)
+    try:
+        code, out = project.run_json("migrate", "dev", "--rehearse")
+        assert code == 0, out
+        assert not engine.database_exists(stale)
+        assert any(stale in w for w in out["warnings"])
+    finally:
+        engine.drop_database(stale)
+
+
+def test_rehearsal_refuses_dry_run_and_a_missing_backup(project):
+    configure(project, project.database.engine)
+    write_migrations(project, INIT, project.database.engine)
+    code, out = project.run_json("migrate", "dev", "--rehearse", "--dry-run")
+    assert code == ExitStatus.USAGE, out
+    code, out = project.run_json("migrate", "dev", "--rehearse")
+    assert code == ExitStatus.BACKUP_NOT_FOUND, out
+    assert "no valid backup" in out["message"]
+    assert table_names(project.database) == set()
