@@ -6,6 +6,11 @@ back a plan that has no passing rehearsal."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from migration_support import configure, rows, table_names, write_migrations
@@ -166,3 +171,52 @@ def test_rehearsal_refuses_dry_run_and_a_missing_backup(project):
     assert code == ExitStatus.BACKUP_NOT_FOUND, out
     assert "no valid backup" in out["message"]
     assert table_names(project.database) == set()
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_approval_of_a_protected_plan_shows_its_rehearsal(project):
+    config = configure(project, "sqlite")
+    config["environments"]["production"] = config["environments"].pop("dev")
+    project.write_config(config)
+    write_migrations(project, INIT, "sqlite")
+    assert project.run_json("migrate", "production", "--yes")[0] == ExitStatus.APPROVAL_REQUIRED
+    code, out = project.run_json("migrate", "production", "--dry-run")
+    assert project.run_json("migrate", "production", "--approve", out["result"]["plan_id"])[0] == 0
+    assert project.run_json("backup", "production")[0] == 0
+    write_migrations(project, PENDING, None)
+    assert project.run_json("migrate", "production", "--rehearse")[0] == 0
+    code, out = project.run_json("migrate", "production")
+    assert code == ExitStatus.APPROVAL_REQUIRED, out
+    assert "Rehearsed on backup" in out["message"] and "passed in" in out["message"]
+    assert state(project.database)[1][-1][0] == "20240101000000_init"  # nothing deployed
+
+
+@pytest.mark.parametrize("engine_name", ["postgresql", "mysql"], indirect=True)
+def test_sigterm_mid_rehearsal_drops_the_scratch_database(project):
+    sleep = (
+        "SELECT pg_sleep(20);\n"
+        if project.database.engine == "postgresql"
+        else "SELECT SLEEP(20);\n"
+    )
+    backed_up_project(project, {"20240102000000_slow": sleep})
+    engine = engine_for(project.database.conn)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "faber_db", "migrate", "dev", "--rehearse", "--json"],
+        cwd=project.root,
+        env={**os.environ, **project.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    mine = f"{PREFIX}{process.pid}_"
+    try:
+        deadline = time.monotonic() + 60
+        while not engine.databases_like(mine) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert engine.databases_like(mine), "the scratch database never appeared"
+        time.sleep(1.0)  # into the migration's sleep
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == ExitStatus.INTERRUPTED, process.stderr.read()
+    assert engine.databases_like(mine) == []
