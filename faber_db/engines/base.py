@@ -380,9 +380,14 @@ class Engine(ABC):
             self.abandon(db)
 
     # -- rehearsals (issue 16) --------------------------------------------------------
-    def held_locks(self, db) -> list[dict]:
-        """The locks this connection's open transaction holds on relations: dicts with
-        relation, mode and granted ([] where the engine cannot tell)."""
+    # True where held_locks can tell (a rehearsal then also samples them from a second
+    # connection while a migration without a transaction runs).
+    reports_locks: ClassVar[bool] = False
+
+    def held_locks(self, db, session: int | None = None) -> list[dict]:
+        """The relation locks that session `session` (session_id; None: this connection)
+        holds or waits for: dicts with relation, mode and granted ([] where the engine
+        cannot tell)."""
         return []
 
     def relation_files(self, db) -> dict[str, int]:

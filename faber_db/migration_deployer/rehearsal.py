@@ -41,6 +41,7 @@ from faber_db.migration_deployer import rehearsal_record
 from faber_db.migration_deployer.apply import Applier, MigrationFailure
 from faber_db.migration_deployer.deploy import Deployment, DeployOptions, migration_timeouts
 from faber_db.migration_deployer.lock_retry import LockRetry
+from faber_db.migration_deployer.lock_sampler import LockSampler
 from faber_db.migration_deployer.plan import BackupDecision, PlannedMigration
 from faber_db.migration_deployer.statements import database_errors
 from faber_db.migration_deployer.tracking import TrackingTable
@@ -154,7 +155,7 @@ class Rehearsal:
                 f"Rehearsal passed: {len(scratch.applied)} migration(s) applied to a "
                 f"{self.options.mode} copy of backup {entry.id} (taken {entry.timestamp}) in "
                 f"{human_duration(report['duration_seconds'])}. {self.env} was not touched; "
-                f"the scratch database {self.name} was dropped."
+                f"the scratch copy {self.name} was dropped."
             ),
             warnings=self.warnings + scratch.warnings,
         )
@@ -265,7 +266,8 @@ class StatementLog:
             "rows_changed": rows,
         }
         # In a transaction the locks accumulate until COMMIT: what it holds now is what
-        # the migration has taken so far (autocommit statements have released theirs).
+        # the migration has taken so far (autocommit statements have released theirs:
+        # lock_sampler.py watches those).
         for lock in self.engine.held_locks(self.db):
             self.locks[(lock["relation"], lock["mode"])] = lock
 
@@ -307,7 +309,13 @@ class ScratchRun(Deployment):
             self._notify(f"rehearsing {migration.name} ({number}/{len(planned)})")
             log = StatementLog(self.engine, db)
             before = self.engine.relation_files(db)
-            outcome = Applier(self.engine, db, tracking, retry, on_statement=log).apply(migration)
+            applier = Applier(self.engine, db, tracking, retry, on_statement=log)
+            if migration.transactional:
+                outcome = applier.apply(migration)
+            else:
+                with LockSampler(self.engine, db) as sampler:
+                    outcome = applier.apply(migration)
+                log.locks |= sampler.locks
             self.reports.append(self._migration_report(db, migration, outcome, log, before))
             if isinstance(outcome, MigrationFailure):
                 raise self._failure_error(outcome)

@@ -284,19 +284,22 @@ class PostgresEngine(Engine):
             )
         return [row[0] for row in rows]
 
-    def held_locks(self, db) -> list[dict]:
-        """Relation locks of this backend (its open transaction), from pg_locks."""
+    reports_locks = True
+
+    def held_locks(self, db, session: int | None = None) -> list[dict]:
+        """Relation locks of backend `session` (None: this one), from pg_locks."""
         rows = self.query(
             db,
             "SELECT n.nspname || '.' || c.relname, l.mode, l.granted"
             " FROM pg_catalog.pg_locks l"
             " JOIN pg_catalog.pg_class c ON c.oid = l.relation"
             " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation'"
+            " WHERE l.pid = COALESCE(%s::int, pg_catalog.pg_backend_pid()) AND l.locktype = 'relation'"
             " AND l.database = (SELECT oid FROM pg_catalog.pg_database"
             " WHERE datname = pg_catalog.current_database())"
             " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
             " ORDER BY 1, 2",
+            (session,),
         )
         return [{"relation": r[0], "mode": r[1], "granted": bool(r[2])} for r in rows]
 

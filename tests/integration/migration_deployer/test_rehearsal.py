@@ -136,15 +136,24 @@ def test_schema_rehearsal_runs_on_empty_tables(project):
 
 @pytest.mark.parametrize("engine_name", ["postgresql"], indirect=True)
 def test_postgresql_report_lists_locks_and_rewrites(project):
-    rewrite = {"20240102000000_widen": "ALTER TABLE account ALTER COLUMN id TYPE BIGINT;\n"}
-    backed_up_project(project, rewrite)
+    pending = {
+        "20240102000000_widen": "ALTER TABLE account ALTER COLUMN id TYPE BIGINT;\n",
+        # No transaction (CONCURRENTLY): its locks are sampled from a second connection.
+        "20240103000000_index": "CREATE INDEX CONCURRENTLY account_name_idx ON account (name);\n"
+        "SELECT pg_sleep(0.3) FROM account;\n",
+    }
+    backed_up_project(project, pending)
     code, out = project.run_json("migrate", "dev", "--rehearse")
     assert code == 0, out
-    migration = out["result"]["rehearsal"]["migrations"][0]
+    widen, index = out["result"]["rehearsal"]["migrations"]
     assert {"relation": "public.account", "mode": "AccessExclusiveLock", "granted": True} in (
-        migration["locks"]
+        widen["locks"]
     )
-    assert migration["rewritten_tables"] == ["public.account"]
+    assert widen["rewritten_tables"] == ["public.account"]
+    assert index["transaction"] == "none" and index["rewritten_tables"] == []
+    assert {"relation": "public.account", "mode": "AccessShareLock", "granted": True} in (
+        index["locks"]
+    )
 
 
 @pytest.mark.parametrize("engine_name", ["postgresql", "mysql"], indirect=True)
