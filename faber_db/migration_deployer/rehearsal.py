@@ -134,7 +134,8 @@ class Rehearsal:
     def run(self) -> Result:
         """Plan, restore, apply, drop, record, report."""
         planned = self._target_plan()
-        if planned.status != "dry_run" or not planned.result.get("pending"):
+        blocked = planned.exit_status is not None
+        if blocked or planned.status != "dry_run" or not planned.result.get("pending"):
             return self._nothing_to_rehearse(planned)
         self.warnings += planned.warnings + drop_stale_scratch(self.engine)
         entry = newest_backup(self.config, self.target, self.options.backup_id)
@@ -143,6 +144,7 @@ class Rehearsal:
         scratch = ScratchRun(self.config, self.target.environment, self.progress)
         failure = self._in_scratch(entry, scratch)
         report = self._report(planned, entry, scratch, time.monotonic() - started, failure)
+        self._check_coverage(planned.result["pending"], report)
         rehearsal_record.record_rehearsal(self.config, self.env, self._record(report))
         if failure is not None:
             raise self._failed(failure, report)
@@ -152,7 +154,8 @@ class Rehearsal:
             result={"plan_id": report["plan_id"], "plan": planned.result["plan"]}
             | {"rehearsal": report, "target_unchanged": True},
             message=(
-                f"Rehearsal passed: {len(scratch.applied)} migration(s) applied to a "
+                ("Rehearsal passed" if report["passed"] else "Rehearsal did NOT cover the plan")
+                + f": {len(scratch.applied)} migration(s) applied to a "
                 f"{self.options.mode} copy of backup {entry.id} (taken {entry.timestamp}) in "
                 f"{human_duration(report['duration_seconds'])}. {self.env} was not touched; "
                 f"the scratch copy {self.name} was dropped."
@@ -200,6 +203,26 @@ class Rehearsal:
         finally:
             self.warnings += self._check_dropped()
         return None
+
+    def _check_coverage(self, pending: list[str], report: dict) -> None:
+        """A backup older than the target's history makes the copy apply more than the
+        plan (said in a warning); one newer leaves some of the plan unrehearsed, and then
+        the rehearsal does not vouch for the plan."""
+        rehearsed = [m["name"] for m in report["migrations"]]
+        extra = [name for name in rehearsed if name not in pending]
+        missing = [name for name in pending if name not in rehearsed]
+        if extra:
+            self.warnings.append(
+                f"backup {report['backup_id']} predates {', '.join(extra)} (applied on "
+                f"{self.env}): the copy applied them too"
+            )
+        if missing and report["passed"]:
+            report["passed"] = False
+            self.warnings.append(
+                f"backup {report['backup_id']} already holds {', '.join(missing)}, pending on "
+                f"{self.env}: they were not rehearsed, so this rehearsal does not count for "
+                "the plan (rehearse on an older backup: --rehearse-from)"
+            )
 
     def _check_dropped(self) -> list[str]:
         if self.engine.file_database or not self.engine.database_exists(self.name):

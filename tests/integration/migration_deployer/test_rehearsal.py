@@ -229,3 +229,17 @@ def test_sigterm_mid_rehearsal_drops_the_scratch_database(project):
         process.kill()
     assert process.returncode == ExitStatus.INTERRUPTED, process.stderr.read()
     assert engine.databases_like(mine) == []
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_an_older_backup_is_brought_up_to_date_on_the_copy(project):
+    first, second = list(PENDING)
+    backed_up_project(project, {first: PENDING[first]})
+    assert project.run_json("migrate", "dev")[0] == 0
+    write_migrations(project, {second: PENDING[second]}, None)
+    code, out = project.run_json("migrate", "dev", "--rehearse")
+    assert code == 0, out
+    report = out["result"]["rehearsal"]
+    assert [m["name"] for m in report["migrations"]] == [first, second]
+    assert report["passed"] is True
+    assert any("predates" in w and first in w for w in out["warnings"])
