@@ -111,8 +111,10 @@ def _run_rehearsal(args, context):
     from faber_db.errors import UsageError
     from faber_db.migration_deployer.rehearsal import RehearsalOptions, rehearse
 
-    if args.dry_run or args.auto_rollback:
-        flag = "--dry-run" if args.dry_run else "--auto-rollback"
+    refused = {"--dry-run": args.dry_run, "--auto-rollback": args.auto_rollback}
+    refused["--approve"] = args.approve is not None
+    flag = next((name for name, given in refused.items() if given), None)
+    if flag is not None:
         raise UsageError(
             f"--rehearse cannot be combined with {flag}: a rehearsal changes nothing but "
             "its own scratch copy.",
