@@ -129,6 +129,7 @@ class Rehearsal:
         self.options = options
         self.progress = progress
         self.name = scratch_name()
+        self.dropped = True
         self.warnings: list[str] = []
 
     def run(self) -> Result:
@@ -158,7 +159,8 @@ class Rehearsal:
                 + f": {len(scratch.applied)} migration(s) applied to a "
                 f"{self.options.mode} copy of backup {entry.id} (taken {entry.timestamp}) in "
                 f"{human_duration(report['duration_seconds'])}. {self.env} was not touched; "
-                f"the scratch copy {self.name} was dropped."
+                f"the scratch copy {self.name} was "
+                + ("dropped." if report["scratch_dropped"] else "NOT dropped (see warnings).")
             ),
             warnings=self.warnings + scratch.warnings,
         )
@@ -225,9 +227,20 @@ class Rehearsal:
             )
 
     def _check_dropped(self) -> list[str]:
-        if self.engine.file_database or not self.engine.database_exists(self.name):
+        """A warning when the scratch database survived its drop (never raises: it runs
+        in a finally, where the real error must not be replaced)."""
+        if self.engine.file_database:
             return []
-        return [f"the scratch database {self.name} is still there: drop it by hand"]
+        try:
+            self.dropped = not self.engine.database_exists(self.name)
+        except (FaberError, *self.engine.error_types):
+            self.dropped = False
+        if self.dropped:
+            return []
+        return [
+            f"the scratch database {self.name} may still be there: the next rehearsal drops "
+            "it, or drop it by hand"
+        ]
 
     def _report(self, planned, entry, scratch, total: float, failure) -> dict:
         return {
@@ -237,7 +250,7 @@ class Rehearsal:
             "backup_id": entry.id,
             "backup_taken_at": entry.timestamp,
             "scratch_database": self.name if not self.engine.file_database else "(temp file)",
-            "scratch_dropped": True,
+            "scratch_dropped": self.dropped,
             "duration_seconds": round(scratch.migrate_seconds, 3),
             "restore_seconds": round(scratch.restore_seconds, 3),
             "total_seconds": round(total, 3),
@@ -258,7 +271,8 @@ class Rehearsal:
         first = error.message.split(" Left applied:")[0].rstrip(".")
         return MigrationFailedError(
             f"Rehearsal FAILED on a copy of backup {report['backup_id']}: {first}. "
-            f"{self.env} was not touched; the scratch database was dropped.",
+            f"{self.env} was not touched; the scratch database was "
+            + ("dropped." if report["scratch_dropped"] else "NOT dropped (see warnings)."),
             suggestions=[
                 f"Fix {details.get('failed_migration', 'the migration')}'s migration.sql "
                 "(it has not run anywhere but the copy), then: "
