@@ -49,6 +49,8 @@ AUDITED_OPERATIONS = frozenset(
         "db-create",
         "init",
         "generate-migration",
+        "schedule-install",
+        "schedule-remove",
     }
 )
 # Result keys copied into the audit line when a command reports them.
@@ -240,7 +242,9 @@ def verify_chain(path: Path) -> ChainReport:
     if not path.exists():
         return ChainReport(0, True)
     expected_prev, entries = GENESIS, []
-    with open(path, encoding="utf-8") as handle:
+    # Bytes that are not UTF-8 become U+FFFD: that line then fails its hash (or is not
+    # JSON) and is named as the break, instead of the check ending in a traceback.
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for number, raw in enumerate(handle, start=1):
             problem = _line_problem(raw, expected_prev, number)
             if problem:

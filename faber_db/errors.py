@@ -190,13 +190,51 @@ class RestoreFailedError(FaberError):
     code = "restore_failed"
 
 
+class DownMigrationFailedError(FaberError):
+    """A down file failed during a rollback by down migrations; the error names what
+    stayed applied and what to run."""
+
+    code = "down_migration_failed"
+
+
 class AuditUnavailableError(FaberError):
     """The audit line of a gated command on a protected environment could not be written."""
 
     code = "audit_unavailable"
 
 
+class DriftFoundError(FaberError):
+    """The live schema differs from what its applied migrations produce."""
+
+    code = "drift_found"
+
+
+class ShadowNotEmptyError(FaberError):
+    """The shadow database given for drift holds objects (drift never drops them)."""
+
+    code = "shadow_not_empty"
+
+
+class ShadowReplayError(FaberError):
+    """An applied migration failed when drift replayed it into the shadow database."""
+
+    code = "shadow_replay_failed"
+
+
+class HealthFailedError(FaberError):
+    """A health check failed (`faber-db health`, or `migrate` with
+    safety.health_check_before_deploy); details["result"] holds the report."""
+
+    code = "health_failed"
+
+
 class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 
     code = "interrupted"
+
+
+class ReportWriteError(FaberError):
+    """`faber-db report` could not write its HTML file (nothing was written)."""
+
+    code = "report_write_failed"

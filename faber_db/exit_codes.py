@@ -32,7 +32,10 @@ class ExitStatus(IntEnum):
     BLOCKED_BY_POLICY = 19
     VERIFICATION_FAILED = 20
     RESTORE_FAILED = 21
+    DRIFT_FOUND = 22
+    HEALTH_FAILED = 23
     REHEARSAL_REQUIRED = 27
+    DOWN_MIGRATION_FAILED = 28
     INTERRUPTED = 130
 
 
@@ -65,8 +68,14 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "blocked_by_policy": ExitStatus.BLOCKED_BY_POLICY,
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
+    "down_migration_failed": ExitStatus.DOWN_MIGRATION_FAILED,
     "rehearsal_required": ExitStatus.REHEARSAL_REQUIRED,
     "audit_unavailable": ExitStatus.FAILURE,
+    "drift_found": ExitStatus.DRIFT_FOUND,
+    "shadow_not_empty": ExitStatus.FAILURE,
+    "shadow_replay_failed": ExitStatus.FAILURE,
+    "report_write_failed": ExitStatus.FAILURE,
+    "health_failed": ExitStatus.HEALTH_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

@@ -273,7 +273,8 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
     safety_days = config.section("backup").get("safety_retention_days", 90)
     decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
     doomed = [d.entry for d in decisions if d.delete]
-    paths = {e.id: catalogue.backup_path(e) for e in doomed}  # refuses before anything is deleted
+    for entry in doomed:  # refuses an entry outside its folder before anything is deleted
+        catalogue.backup_path(entry)
     plan = {
         "operation": "backups-prune",
         "environment": env,
@@ -305,16 +306,31 @@ def prune_backups(config: Config, env: str | None, approval: Approval) -> Result
             )
         refusal.result["deleted"] = []
         return refusal
-    with catalogue.update() as entries:
-        # Re-decide under the lock: a backup taken meanwhile may change who is newest.
-        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env)
-        doomed_ids = {d.entry.id for d in fresh if d.delete} & {e.id for e in doomed}
-        removed = [e for e in entries if e.id in doomed_ids]
-        entries[:] = [e for e in entries if e.id not in doomed_ids]
-    warnings = [w for entry in removed for w in remove_backup_file(paths[entry.id])]
-    result = _prune_result(env, plan, [e.id for e in removed], f"Pruned {len(removed)} backup(s).")
+    removed, warnings = delete_expired(config, env, {e.id for e in doomed})
+    result = _prune_result(env, plan, removed, f"Pruned {len(removed)} backup(s).")
     result.warnings = warnings
     return result
+
+
+def delete_expired(
+    config: Config, env: str | None, allowed: set[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """Delete what retention lets go (of `env`, or every environment), limited to the
+    ids in `allowed` when given (the approved plan); returns (deleted ids, warnings).
+    The caller has the person's consent: an approved prune, or `backup.auto_cleanup`."""
+    catalogue = Catalogue.for_config(config)
+    safety_days = config.section("backup").get("safety_retention_days", 90)
+    with catalogue.update() as entries:
+        # Decided under the lock: a backup taken meanwhile may change who is newest.
+        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env)
+        doomed_ids = {d.entry.id for d in fresh if d.delete}
+        if allowed is not None:
+            doomed_ids &= allowed
+        removed = [e for e in entries if e.id in doomed_ids]
+        paths = {e.id: catalogue.backup_path(e) for e in removed}  # refuses before deleting
+        entries[:] = [e for e in entries if e.id not in doomed_ids]
+    warnings = [w for entry in removed for w in remove_backup_file(paths[entry.id])]
+    return [e.id for e in removed], warnings
 
 
 def _prune_result(env: str | None, plan: dict, deleted: list[str], message: str) -> Result:

@@ -18,9 +18,13 @@ from faber_db import __version__
 from faber_db.cli import (
     audit_commands,
     backup_commands,
+    drift_commands,
+    health_commands,
     migrate_commands,
+    report_commands,
     restore_commands,
     safety_commands,
+    schedule_commands,
 )
 from faber_db.cli.context import CommandContext
 from faber_db.cli.render import render
@@ -43,6 +47,10 @@ COMMAND_MODULES = [
     migrate_commands,
     restore_commands,
     safety_commands,
+    drift_commands,
+    report_commands,
+    schedule_commands,
+    health_commands,
 ]
 
 # Errors whose cause is in what a native tool printed.
@@ -108,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         audit_operation(
             context, result, argv if argv is not None else sys.argv[1:], time.monotonic() - started
         )
+    send_notifications(context, result)  # may take seconds: Ctrl-C may cut it short
+    with interrupts_deferred([]):
         render(result, as_json, context)
     return int(result.resolved_exit_status())
 
@@ -161,6 +171,8 @@ def audit_operation(
 
     if result.operation not in AUDITED_OPERATIONS or result.status == "dry_run":
         return
+    if result.result.get("due") is False:  # backup --if-due, nothing done: a timer's poll
+        return
     if result.operation == "init" and result.status == "success":
         try:  # init wrote the config: its first line goes into the new project's trail
             context.config  # noqa: B018 (loads it)
@@ -171,6 +183,47 @@ def audit_operation(
         return
     try:
         record_line(context.config, result, argv, duration)
+    except (OSError, ValueError, FaberError) as exc:
+        result.warnings.append(f"could not write the audit trail: {exc}")
+
+
+def send_notifications(context: CommandContext, result: Result) -> None:
+    """Tell the configured webhooks (notifications.webhooks) about `result`; a webhook
+    that cannot be told is a warning in the result and a `notification` audit line."""
+    if "config" not in vars(context) or not context.config.section("notifications"):
+        return
+    from faber_db.notifications import notify
+
+    config = context.config
+    protected = result.environment is not None and config.is_protected(result.environment)
+    try:
+        failures = notify(
+            config.section("notifications"), result, protected, config.project_root.name
+        )
+    except KeyboardInterrupt:
+        failures = ["notifications interrupted; some webhooks may not have been told"]
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:  # never the command's outcome
+        failures = [f"notifications could not be sent: {type(exc).__name__}: {exc}"]
+    result.warnings += failures
+    if failures:
+        _audit_notification_failures(context, result, failures)
+
+
+def _audit_notification_failures(
+    context: CommandContext, result: Result, failures: list[str]
+) -> None:
+    from faber_db.audit_policy import record_line
+
+    line = Result(
+        operation="notification",
+        status="error",
+        environment=result.environment,
+        result={},
+        message=f"after {result.operation} ({result.status}): " + "; ".join(failures),
+        error={"code": "notification_failed", "message": failures[0]},
+    )
+    try:
+        record_line(context.config, line, None, 0.0)
     except (OSError, ValueError, FaberError) as exc:
         result.warnings.append(f"could not write the audit trail: {exc}")
 

@@ -32,7 +32,8 @@ def _add_backup(subparsers, common: argparse.ArgumentParser) -> None:
     backup.add_argument("env", help="environment name (dev, staging, production, ...)")
     backup.add_argument("--label", help="label appended to the backup id (letters, digits, . _ -)")
     backup.add_argument(
-        "--reason", default="manual", help="why: manual, pre-migration, ... (default manual)"
+        "--reason",
+        help="why: manual, pre-migration, ... (default manual; scheduled with --if-due)",
     )
     backup.add_argument(
         "--format",
@@ -46,6 +47,11 @@ def _add_backup(subparsers, common: argparse.ArgumentParser) -> None:
     )
     backup.add_argument(
         "--retention", type=int, metavar="DAYS", help="keep at least this many days"
+    )
+    backup.add_argument(
+        "--if-due",
+        action="store_true",
+        help="only if backup.schedule.<env> says one is due (else: not due until T, exit 0)",
     )
     backup.set_defaults(run=run_backup, operation="backup")
 
@@ -98,11 +104,15 @@ def run_backup(args, context):
 
     options = BackupOptions(
         label=args.label,
-        reason=args.reason,
+        reason=args.reason or ("scheduled" if args.if_due else "manual"),
         format=args.format,
         compression=args.compression,
         retention_days=args.retention,
     )
+    if args.if_due:
+        from faber_db.backup_manager.scheduled import backup_if_due
+
+        return backup_if_due(context.config, args.env, options, context.progress)
     return create_backup(context.config, args.env, options, context.progress)
 
 

@@ -34,6 +34,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     generate.add_argument("name", help="migration name (snake_case; spaces and '-' become '_')")
     generate.add_argument("--from-file", metavar="SQL", help="take the SQL from this file")
+    generate.add_argument(
+        "--down-from-file",
+        metavar="SQL",
+        help="write this file's SQL as down.sql (what rollback --strategy down runs)",
+    )
     generate.set_defaults(run=run_generate, operation="generate-migration")
     create = subparsers.add_parser(
         "db-create", parents=[common], help="create the environment's database if missing"
@@ -139,7 +144,9 @@ def run_generate(args, context):
     """faber-db generate-migration <name>"""
     from faber_db.migration_deployer.generate import generate_migration
 
-    return generate_migration(context.config, args.name, args.from_file)
+    return generate_migration(
+        context.config, args.name, args.from_file, down_from_file=args.down_from_file
+    )
 
 
 def run_db_create(args, context):

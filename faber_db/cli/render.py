@@ -45,7 +45,8 @@ def render(result: Result, as_json: bool, context=None) -> None:
 def result_lines(result: Result) -> list[str]:
     """The human lines below the message: the operation's formatter, else the plan."""
     if result.status == "error":
-        return []
+        error_formatter = ERROR_FORMATTERS.get(result.operation)
+        return error_formatter(result.result) if error_formatter else []
     formatter = FORMATTERS.get(result.operation)
     plan = result.result.get("plan") if isinstance(result.result.get("plan"), dict) else None
     if formatter:
@@ -106,6 +107,19 @@ def table(rows: list[list[str]], header: list[str]) -> list[str]:
 
 
 def _backup_lines(data: dict) -> list[str]:
+    if data.get("due") is False:  # backup --if-due, not due: the message says it all
+        return aligned(
+            [("schedule", data.get("schedule")), ("newest", data.get("newest_backup_id"))]
+        )
+    lines = _entry_lines(data)
+    if data.get("due"):
+        lines += aligned(
+            [("next due", data.get("next_due")), ("pruned", ", ".join(data["pruned"]))]
+        )
+    return lines
+
+
+def _entry_lines(data: dict) -> list[str]:
     manifest = data.get("manifest", {})
     tables = manifest.get("tables", {})
     migrations = data.get("migrations", {})
@@ -225,7 +239,7 @@ FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
     "backups-delete": _delete_lines,
     "resolve": _resolve_lines,
     "backup": _backup_lines,
-    "backups-show": _backup_lines,
+    "backups-show": _entry_lines,
     "backups-list": _list_lines,
     "backups-verify": _verify_lines,
     "backups-prune": _prune_lines,
@@ -235,6 +249,16 @@ FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
 def register_formatter(operation: str, formatter: Callable[[dict], list[str]]) -> None:
     """Let a command module add its own human formatter."""
     FORMATTERS[operation] = formatter
+
+
+#: operation -> the human lines of its error results (most errors show none: the
+#: message and the next commands say it all; a failed health check shows its checks).
+ERROR_FORMATTERS: dict[str, Callable[[dict], list[str]]] = {}
+
+
+def register_error_formatter(operation: str, formatter: Callable[[dict], list[str]]) -> None:
+    """Let a command module show lines below the message of an error result too."""
+    ERROR_FORMATTERS[operation] = formatter
 
 
 #: operation -> the heading word of its human text (None: the status's mark).

@@ -39,7 +39,15 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "--to",
         dest="to_migration",
         metavar="MIGRATION",
-        help="the newest valid backup whose last migration is MIGRATION",
+        help="go back to MIGRATION: by its newer migrations' down files, or the newest valid "
+        "backup whose last migration is MIGRATION",
+    )
+    rollback.add_argument(
+        "--strategy",
+        choices=("auto", "down", "restore"),
+        default="auto",
+        help="down: run the down files (needs --to); restore: restore a backup; auto "
+        "(default): down when every migration has a down file and it loses fewer rows",
     )
     _shared_options(rollback)
     rollback.set_defaults(run=run_rollback, operation="rollback")
@@ -90,6 +98,7 @@ def run_rollback(args, context):
         safety_backup=args.safety_backup,
         approval=context.approval(),
         progress=context.progress,
+        strategy=args.strategy,
     )
 
 
@@ -98,6 +107,59 @@ def restore_lines(data: dict) -> list[str]:
 
     An approval holds the dry run's figures under plan.display: the same table."""
     data = {**(data.get("plan") or {}).get("display", {}), **data}
+    if (data.get("strategy") or (data.get("plan") or {}).get("strategy")) == "down":
+        return down_lines(data) + strategy_lines(data.get("strategies"))
+    return _restore_lines(data) + strategy_lines(data.get("strategies"))
+
+
+def down_lines(data: dict) -> list[str]:
+    """Human summary of a rollback by down files."""
+    removed = data.get("migrations_rolled_back", data.get("migrations_to_remove")) or []
+    safety = data.get("safety_backup_id") or (
+        "will be taken" if data.get("safety_backup") else "none"
+    )
+    lines = aligned(
+        [
+            ("strategy", "down (the migrations' down.sql files, newest first)"),
+            ("back to", data.get("to_migration")),
+            ("migrations undone", ", ".join(removed) or "none"),
+            ("safety backup", safety),
+            ("plan", data.get("plan_id")),
+        ]
+    )
+    return lines + [f"  note: {note}" for note in data.get("notes", [])]
+
+
+def strategy_lines(strategies: dict | None) -> list[str]:
+    """Restore and down side by side: what each loses, and which was chosen."""
+    if not strategies:
+        return []
+    restore, down = strategies.get("restore") or {}, strategies.get("down") or {}
+    rows = [
+        ["restore", _loss(restore), restore.get("reason") or _restore_tables(restore)],
+        ["down", _loss(down), down.get("reason") or _drops(down)],
+    ]
+    lines = table(rows, ["STRATEGY", "ROWS LOST", "WHAT IS LOST"])
+    return lines + [f"  chosen: {strategies.get('chosen')} ({strategies.get('why')})"]
+
+
+def _loss(side: dict) -> str:
+    if not side.get("available"):
+        return "unavailable"
+    return "unknown" if side.get("rows_lost") is None else str(side["rows_lost"])
+
+
+def _restore_tables(restore: dict) -> str:
+    lost = [f"{t['table']} {t['rows_lost']}" for t in restore.get("tables", []) if t["rows_lost"]]
+    return "rows written since the backup: " + (", ".join(lost) or "none")
+
+
+def _drops(down: dict) -> str:
+    drops = [f"{d['rule']} {d['object']} ({_count(d['rows_lost'])})" for d in down.get("drops", [])]
+    return ", ".join(drops) or "nothing dropped"
+
+
+def _restore_lines(data: dict) -> list[str]:
     backup = data.get("backup") or {}
     verification = data.get("verification") or {}
     removed = data.get("migrations_rolled_back", data.get("migrations_to_remove")) or []

@@ -43,7 +43,16 @@ def finding_lines(findings: list[dict]) -> list[str]:
 
 
 def _check_lines(data: dict) -> list[str]:
-    return safety_lines(data)
+    lines = safety_lines(data)
+    downs = data.get("down_files")
+    if downs:
+        lines.append(f"  down files ({len(downs['files'])}):")
+        lines += finding_lines(downs.get("findings", []))
+        lines += [
+            f"  not proven: {item['migration']}: {item['reason']}"
+            for item in downs["proof"].get("not_proven", [])
+        ]
+    return lines
 
 
 def check_heading(result) -> str | None:
@@ -51,8 +60,9 @@ def check_heading(result) -> str | None:
     if result.status != "success":
         return None
     summary = result.result.get("summary") or {}
+    downs = (result.result.get("down_files") or {}).get("summary") or {}
     for severity in ("blocked", "danger", "warning"):
-        if summary.get(severity):
+        if summary.get(severity) or downs.get(severity):
             return severity.upper()
     return None
 

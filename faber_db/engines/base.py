@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar
 
 from faber_db.credentials import SecretFiles
-from faber_db.errors import DatabaseNotFoundError, InvalidInputError
+from faber_db.errors import DatabaseNotFoundError, InvalidInputError, UnsupportedOptionError
 from faber_db.urls import ConnectionInfo
 
 log = logging.getLogger("faber_db.engines")
@@ -195,6 +196,24 @@ class Engine(ABC):
         """sha256 over the sorted canonical schema: equal schemas, equal fingerprints."""
         return fingerprint(self.schema_objects(db))
 
+    # The module (engines/<engine>/introspection.py) whose introspect(engine, db) reads
+    # the schema object by object, for drift detection; imported on first use.
+    introspection_module: ClassVar[str | None] = None
+
+    def schema_model(self, db) -> dict[str, dict[str, dict]]:
+        """Object type -> object name -> attributes of every schema object (drift)."""
+        if self.introspection_module is None:
+            raise UnsupportedOptionError(
+                f"{self.name} cannot describe its schema object by object."
+            )
+        return import_module(self.introspection_module).introspect(self, db)
+
+    def drop_schema_objects(self, db, model: dict[str, dict[str, dict]]) -> None:
+        """Drop every object a schema_model listed (empties a given shadow database)."""
+        if self.introspection_module is None:
+            raise UnsupportedOptionError(f"{self.name} cannot drop its schema object by object.")
+        import_module(self.introspection_module).drop_objects(self, db, model)
+
     def table_definitions(self, db) -> list[tuple[str, str]]:
         """(table, canonical text) for each column list, constraint, index and trigger
         of every user table; the table names are those list_tables() returns."""
@@ -228,9 +247,14 @@ class Engine(ABC):
     def drop_database(self, name: str) -> None:
         """Drop a database (or delete a SQLite file) if it exists."""
 
-    def databases_like(self, prefix: str) -> list[str]:
-        """Databases on this server whose names start with `prefix` (a plain identifier
-        prefix; engines whose databases are files list none)."""
+    def create_scratch_database(self, name: str) -> None:
+        """Create an empty database that builds objects as this one does (the same
+        defaults where the engine has per-database ones): a shadow for drift."""
+        self.create_database(name)
+
+    def databases_with_prefix(self, prefix: str) -> list[str]:
+        """Databases on this server whose names start with `prefix` (scratch databases
+        faber-db made); engines whose databases are files have no server to ask."""
         return []
 
     # -- tracking table -----------------------------------------------------------
@@ -378,6 +402,21 @@ class Engine(ABC):
                 yield
         finally:
             self.abandon(db)
+
+    # -- health (issue 15) ----------------------------------------------------------
+    # True where open_transactions sees the server's sessions (False: it cannot tell).
+    lists_transactions: ClassVar[bool] = False
+
+    def open_transactions(self, db) -> list[dict]:
+        """Other sessions' open transactions on the connected database, oldest first:
+        dicts with pid, user, transaction_seconds, idle (idle in a transaction), state,
+        query. [] when there are none or the engine cannot tell."""
+        return []
+
+    def backup_tool_problem(self, tool_version: str, server_version: str) -> tuple[str, str] | None:
+        """(why the dump tool of this version cannot back this server up, the command
+        that installs one that can), or None when it can."""
+        return None
 
     # -- rehearsals (issue 16) --------------------------------------------------------
     # True where held_locks can tell (a rehearsal then also samples them from a second

@@ -55,6 +55,8 @@ def summarise(record: dict) -> str:
         lines.append(f"Database: {plan.get('engine', '')} {plan['database']}".replace("  ", " "))
     if operation == "migrate":
         lines += _migrations(plan)
+    elif operation == "rollback" and plan.get("strategy") == "down":
+        lines += _down(plan)
     elif operation in ("restore", "rollback"):
         lines += _restore(plan)
     elif operation == "resolve":
@@ -93,6 +95,27 @@ def _migrations(plan: dict) -> list[str]:
         lines.append(f"Pre-migration backup: yes ({backup.get('why') or backup.get('reason')})")
     else:
         lines.append(f"Pre-migration backup: NO ({backup.get('why') or 'not taken'})")
+    return lines
+
+
+def _down(plan: dict) -> list[str]:
+    """A rollback by down files: which run, what they drop, the safety backup."""
+    steps = plan.get("migrations_to_undo") or []
+    names = [str(step.get("name")) for step in steps]
+    lines = [
+        f"Run the down.sql of {len(names)} migration(s), newest first, back to "
+        f"{plan.get('to_migration')}: " + ", ".join(names[:MAX_ITEMS])
+    ]
+    down = ((plan.get("display") or {}).get("strategies") or {}).get("down") or {}
+    drops = [
+        f"{d.get('rule')} {d.get('object')} ({d.get('rows_lost')} row(s) of data)"
+        for d in down.get("drops") or []
+    ]
+    lines.append("Data dropped: " + ("; ".join(drops[:MAX_ITEMS]) if drops else "none"))
+    lines.append(
+        "Safety backup first: "
+        + ("yes" if plan.get("safety_backup") else "NO (what the down files drop is lost)")
+    )
     return lines
 
 

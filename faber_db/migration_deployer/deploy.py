@@ -28,6 +28,7 @@ from faber_db.errors import (
     PolicyBlockedError,
 )
 from faber_db.exit_codes import ExitStatus
+from faber_db.health_checker.health import pre_deploy_check
 from faber_db.human_text import human_duration
 from faber_db.migration_deployer import prisma_layout as prisma
 from faber_db.migration_deployer import rehearsal_record
@@ -132,6 +133,7 @@ class Deployment:
         if self.options.dry_run:
             with self.engine.session() as db:
                 return self._dry_run(db, local, decision)
+        health = self._health_gate()
         # The environment's lock is held until the automatic rollback is over, so no
         # other change can slip in between the failure and the restore.
         with lock_environment(self.config, self.target, self.progress):
@@ -141,9 +143,20 @@ class Deployment:
             except MigrationFailedError as error:
                 self._auto_rollback(error)
                 raise
+        if health is not None:
+            result.result["pre_deploy_health"] = health
         if self.applied and self.config.section("safety").get("health_check_after_deploy", True):
             result.result["post_deploy"] = self._post_deploy_check()
         return result
+
+    def _health_gate(self) -> dict | None:
+        """safety.health_check_before_deploy: the quick health checks, before anything
+        is locked or changed; a failing one stops the deploy (HealthFailedError)."""
+        if not self.config.section("safety").get("health_check_before_deploy", False):
+            return None
+        if self.progress:
+            self.progress("health check")
+        return pre_deploy_check(self.config, self.env, self.warnings)
 
     def _local_migrations(self) -> list[prisma.Migration]:
         directory = self.config.migrations_dir

@@ -82,7 +82,7 @@ def stale_owner_gone(name: str) -> bool:
 def drop_stale_scratch(engine: Engine) -> list[str]:
     """Drop rehearsal databases left by killed runs (only our prefix, dead pids)."""
     dropped = []
-    for name in engine.databases_like(PREFIX):
+    for name in engine.databases_with_prefix(PREFIX):
         if stale_owner_gone(name):
             engine.drop_database(name)
             dropped.append(f"dropped {name}, left by an interrupted rehearsal")

@@ -78,6 +78,8 @@ def history_fields(history: History) -> dict:
         "modified": history.modified,
         "missing_from_directory": history.missing,
         "migrations": [s.to_dict() for s in history.statuses()],
+        # Migrations a rollback can undo by their down.sql (rollback --strategy down).
+        "down_files": [m.name for m in history.local if m.has_down],
     }
 
 

@@ -16,6 +16,9 @@ and share these steps, in this order:
  5. the engine's restore strategy (faber_db/engines/<engine>/restorer.py), atomic for every engine;
  6. verification against the backup's manifest and migration state;
  7. the catalogue records the restore and the safety backup it is tied to.
+
+A rollback goes through strategy.py first: with --to it may run the migrations'
+down files instead (down_plan.py, down_apply.py); a restore comes back here.
 """
 
 from __future__ import annotations
@@ -99,10 +102,20 @@ def rollback(
     safety_backup: bool = True,
     approval: Approval | None = None,
     progress: Progress | None = None,
+    strategy: str = "auto",
 ) -> Result:
-    """`faber-db rollback <env> [--from <id> | --to <migration>]`."""
-    request = RestoreRequest("rollback", env, backup_id, to_migration, None, dry_run, safety_backup)
-    return run_restore(config, request, approval or Approval(), progress)
+    """`faber-db rollback <env> [--from <id> | --to <migration>] [--strategy ...]`."""
+    from faber_db.rollback_manager import strategy as strategies
+
+    request = RestoreRequest(
+        "rollback", env, backup_id, to_migration, None, dry_run, safety_backup, strategy
+    )
+    if backup_id is not None and strategy == "down":
+        raise InvalidInputError(
+            "--strategy down runs down files back to a migration: give --to MIGRATION, "
+            "not --from (a backup is restored). Nothing was changed."
+        )
+    return strategies.rollback(config, request, approval or Approval(), progress)
 
 
 def run_restore(
@@ -145,7 +158,7 @@ def restore_entry(
         restorer = restorer_of(config, target, progress)
         recovered = restorer.recover()
         check_backup(config, entry, target)
-        before = _current_state(restorer.engine, config.migrations_table, counts=False)
+        before = current_state(restorer.engine, config.migrations_table, counts=False)
         outcome = _restore_and_verify(config, restorer, entry)
     removed = [m for m in before.migrations or [] if m not in entry.migrations["migrations_list"]]
     report = {
@@ -280,7 +293,7 @@ def check_safety_policy(config: Config, request: RestoreRequest) -> None:
 
 
 def _plan(config, request, env_target, target, entry, restorer: Restorer) -> RestorePlan:
-    current = _current_state(restorer.engine, config.migrations_table, counts=True)
+    current = current_state(restorer.engine, config.migrations_table, counts=True)
     notes = restorer.recover(dry_run=True)
     safety = request.safety_backup and not current.empty
     if request.safety_backup and current.empty:
@@ -288,7 +301,8 @@ def _plan(config, request, env_target, target, entry, restorer: Restorer) -> Res
     return RestorePlan(request, env_target.conn.database, target, entry, current, safety, notes)
 
 
-def _current_state(engine, migrations_table: str, counts: bool) -> CurrentState:
+def current_state(engine, migrations_table: str, counts: bool) -> CurrentState:
+    """The target now: whether it exists, its row counts and applied migrations."""
     if not engine.database_exists(engine.conn.database):
         return CurrentState(exists=False)
     with engine.session() as db:
@@ -342,7 +356,7 @@ def _execute(config, plan: RestorePlan, restorer: Restorer, check_seconds: float
         + recovered
         + safety_warnings
         + outcome.warnings
-        + _prisma_reminder(config),
+        + prisma_reminder(config),
     )
 
 
@@ -461,7 +475,8 @@ def _success_message(plan: RestorePlan, safety: BackupEntry | None) -> str:
     return " ".join(parts)
 
 
-def _prisma_reminder(config: Config) -> list[str]:
+def prisma_reminder(config: Config) -> list[str]:
+    """After a schema change: remind to regenerate the Prisma Client (Prisma projects)."""
     if not (config.project_root / PRISMA_SCHEMA).is_file():
         return []
     return [

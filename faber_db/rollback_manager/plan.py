@@ -26,6 +26,10 @@ class RestoreRequest:
     into: str | None = None
     dry_run: bool = False
     safety_backup: bool = True
+    # rollback only: the strategy chosen (covered by the plan_id), and the side-by-side
+    # comparison of restore and down that led to it (shown, not hashed).
+    strategy: str | None = None
+    strategies: dict | None = None
 
 
 @dataclass
@@ -85,7 +89,7 @@ class RestorePlan:
             "backup": {"id": self.entry.id, "sha256": self.entry.sha256},
             "safety_backup": self.safety_backup,
             "migrations_to_remove": self.migrations_removed,
-        }
+        } | ({"strategy": self.request.strategy} if self.request.strategy else {})
 
     def table_changes(self) -> list[dict]:
         """Each table's row count and schema now against at backup time."""
@@ -128,7 +132,7 @@ class RestorePlan:
             "tables": self.table_changes(),
             "safety_backup": self.safety_backup,
             "notes": list(self.notes),
-        }
+        } | ({"strategies": self.request.strategies} if self.request.strategies else {})
 
 
 def _table_change(table: str, now: int | None, at_backup: int | None) -> dict:

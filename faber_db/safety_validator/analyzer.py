@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from faber_db.safety_validator.fallback import analyze_fallback
-from faber_db.safety_validator.fastpath import fast_unit
 from faber_db.safety_validator.findings import Finding, Hit, severity_rank, truncate_statement
 from faber_db.safety_validator.inserts import plain_insert_target
 from faber_db.safety_validator.parsing import (
@@ -28,6 +27,7 @@ from faber_db.safety_validator.routines import Routine, body_statements, routine
 from faber_db.safety_validator.rules import run_statement_rules
 from faber_db.safety_validator.rules.base import RuleContext
 from faber_db.safety_validator.script_rules import Analysed, Facts, apply_script_rules, facts_of
+from faber_db.safety_validator.shapes import quick_unit
 from faber_db.safety_validator.sqlnames import token_name
 from faber_db.sql.split import (
     Statement,
@@ -107,7 +107,7 @@ def _finding(hit: Hit, unit: Analysed, stmt: Statement, migration: str | None) -
 
 def _analyze_statement(stmt: Statement, ctx: RuleContext) -> list[Analysed]:
     # The fast path's statements are never routines nor refused in a transaction.
-    fast = fast_unit(stmt.index, stmt.text, ctx) if FAST_PATH else None
+    fast = quick_unit(stmt.index, stmt.text, ctx) if FAST_PATH else None
     if fast is not None:
         return [fast]
     routine = routine_of(stmt.text, ctx.dialect)
@@ -119,7 +119,7 @@ def _analyze_statement(stmt: Statement, ctx: RuleContext) -> list[Analysed]:
 
 
 def _analyze_text(index: int, text: str, ctx: RuleContext, fast_tried: bool = False) -> Analysed:
-    fast = fast_unit(index, text, ctx) if FAST_PATH and not fast_tried else None
+    fast = quick_unit(index, text, ctx) if FAST_PATH and not fast_tried else None
     if fast is not None:
         return fast
     target = plain_insert_target(text, ctx.dialect)

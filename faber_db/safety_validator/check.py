@@ -101,7 +101,19 @@ def check_environment(config: Config, env: str) -> Result:
             history = diagnose(local, TrackingTable(engine, db, config.migrations_table).read())
             version = engine.server_version(db)
         report = assess(config, env, engine, db, history.pending, version)
-    return check_result(env, [m.name for m in history.pending], report, config.warnings)
+        from faber_db.safety_validator.down_proof import down_report
+
+        downs = down_report(config, target, engine, db, local, version)
+    result = check_result(env, [m.name for m in history.pending], report, config.warnings)
+    if downs is not None:
+        result.result["down_files"] = downs
+        failed = downs["proof"]["failed"]
+        result.message += f" {len(downs['files'])} down file(s): " + (
+            f"{len(failed)} do(es) NOT restore the schema ({', '.join(failed)})."
+            if failed
+            else f"{len(downs['proof']['proven'])} proven on a scratch database."
+        )
+    return result
 
 
 def check_result(env: str, pending: list[str], report: SafetyReport, warnings: list[str]) -> Result:

@@ -61,6 +61,10 @@ RULES: dict[str, tuple[str, str]] = {
     "unparsed": ("warning", "statement the checker could not fully parse"),
     "non_transactional": ("info", "statement that cannot run in a transaction"),
     "table_rebuild": ("info", "table rebuilt by copy (SQLite pattern)"),
+    "down_does_not_restore_schema": (
+        "danger",
+        "down.sql, proven on a scratch database, does not give back the schema before its migration",
+    ),
 }
 
 

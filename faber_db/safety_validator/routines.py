@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from faber_db.sql import split as sqlsplit
-from faber_db.sql.split import Token, split_sql, tokenize
+from faber_db.sql.split import Token, split_plain_texts, split_sql, tokenize
 
 
 @dataclass(frozen=True)
@@ -201,14 +201,17 @@ def body_statements(body: str, dialect: str) -> list[InnerStatement]:
     """The SQL statements a procedural body runs, with control flow peeled off."""
     found: list[InnerStatement] = []
     declaring = False
-    for piece in split_sql(body, dialect, compound=False):
-        if sqlsplit.FAST_TOKENS and _PIECE_FULL.fullmatch(piece.text):
-            statement, declaring = _simple_piece(piece.text, dialect, declaring)
+    pieces = split_plain_texts(body, dialect)
+    if pieces is None:
+        pieces = [piece.text for piece in split_sql(body, dialect, compound=False)]
+    for text in pieces:
+        if sqlsplit.FAST_TOKENS and _PIECE_FULL.fullmatch(text):
+            statement, declaring = _simple_piece(text, dialect, declaring)
         else:
-            tokens = tokenize(piece.text, dialect)
+            tokens = tokenize(text, dialect)
             words = [t.text.upper() if t.kind == "word" else t.text for t in tokens]
             start, declaring = _peel(words, dialect, declaring)
-            statement = None if start is None else _leaf(piece.text, tokens, start, dialect)
+            statement = None if start is None else _leaf(text, tokens, start, dialect)
         if statement is not None:
             found.append(statement)
     return found

@@ -23,7 +23,6 @@ linear in the script's size (bench/check.py measures it).
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -55,6 +54,11 @@ FAST_TOKENS = True
 _FREE_RUN = re.compile(
     r"(?:\s*+(?:[\w][\w$]*+(?!')|'[^'\\]*+(?:''[^'\\]*+)*+'|[(),.=+*<>:!%^&|~?@{}\]]))*+"
 )
+# A script of nothing but plain tokens and semicolons, and one statement of it.
+_PLAIN_SCRIPT = re.compile(
+    r"(?:\s*+(?:[\w][\w$]*+(?!')|'[^'\\]*+(?:''[^'\\]*+)*+'|[(),.=+*<>:!%^&|~?@{}\];]))*+\s*+"
+)
+_PLAIN_PIECE = re.compile(r"(?:[^;']++|'[^'\\]*+(?:''[^'\\]*+)*+')++")
 _TERMINATOR = re.compile(r"\s*+(?:;|\Z)")
 _HEAD_WORDS = re.compile(r"'[^'\\]*+(?:''[^'\\]*+)*+'|([\w][\w$]*+)")
 _FIRST_TOKEN = re.compile(r"'|[\w][\w$]*+|.")
@@ -437,7 +441,8 @@ class _Splitter:
         self.dialect = dialect
         self.lexer = _Lexer(text, dialect)
         self.make_blocks = _BLOCKS[dialect] if compound else _Blocks
-        self.newlines = [m.start() for m in re.finditer("\n", text)]
+        # Statements are emitted in order: lines are counted on from the last offset asked.
+        self._counted_to, self._line = 0, 1
         self.statements: list[Statement] = []
 
     def run(self) -> list[Statement]:
@@ -560,7 +565,12 @@ class _Splitter:
         )
 
     def _line_of(self, offset: int) -> int:
-        return bisect.bisect_left(self.newlines, offset) + 1
+        """1-based line of offset (offsets come in order; an earlier one recounts)."""
+        if offset < self._counted_to:
+            self._counted_to, self._line = 0, 1
+        self._line += self.text.count("\n", self._counted_to, offset)
+        self._counted_to = offset
+        return self._line
 
 
 def _at_line_start(text: str, s: int) -> bool:
@@ -586,6 +596,22 @@ def split_sql(script: str, dialect: str, *, compound: bool = True) -> list[State
     dialect = normalize_dialect(dialect)
     text = script[1:] if script.startswith("\ufeff") else script
     return _Splitter(text, dialect, compound).run()
+
+
+def split_plain_texts(script: str, dialect: str) -> list[str] | None:
+    """The statement texts split_sql(script, dialect, compound=False) would give, when the
+    script is made of plain tokens only (words, punctuation, '...' strings without
+    backslashes) and is PostgreSQL; None otherwise (use split_sql).
+
+    A routine body of 24,000 small statements per MB spent a third of its check
+    cutting them one by one; with nothing in it but plain tokens, every semicolon
+    outside a string ends a statement, and one regex pass finds them all.
+    """
+    if not FAST_TOKENS or normalize_dialect(dialect) != "postgresql" or script[:1] == "\ufeff":
+        return None
+    if _PLAIN_SCRIPT.fullmatch(script) is None:
+        return None
+    return [text for piece in _PLAIN_PIECE.findall(script) if (text := piece.strip())]
 
 
 def tokenize(text: str, dialect: str, limit: int | None = None) -> list[Token]:

@@ -13,7 +13,8 @@ BENCH = REPO_ROOT / "bench"
 
 
 @pytest.mark.parametrize(
-    "script", ["backup.py", "restore.py", "migrate.py", "check.py", "guard.py", "rehearsal.py"]
+    "script",
+    ["backup.py", "restore.py", "migrate.py", "check.py", "guard.py", "drift.py", "rehearsal.py"],
 )
 def test_bench_script_loads(script):
     completed = subprocess.run(

@@ -471,3 +471,13 @@ def test_records_of_a_project_without_config_are_kept(tmp_path):
     for command in ("rm -rf .fractary", "rm -rf .fractary/plugins", "mv .fractary /tmp/x"):
         decision = hook.decide(payload_for({"bash": command}, tmp_path), ENVIRON)
         assert decision is not None and decision.kind == "deny", command
+
+
+def test_rollback_values_before_the_environment_are_not_taken_for_it():
+    """`rollback --strategy down --to M prod`: the environment is prod, not a flag's value."""
+    from faber_db.guard import faberdb
+
+    call = faberdb.parse_call(
+        ["rollback", "--strategy", "down", "--to", "20240101000000_init", "prod", "--approve", "p"]
+    )
+    assert (call.operation, call.env, call.approve) == ("rollback", "prod", "p")

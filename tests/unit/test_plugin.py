@@ -24,8 +24,26 @@ ALLOWED_TOOLS = "Bash(faber-db:*)"
 # policy, or delete backups). backup (reads the database, writes a new verified
 # file), generate-migration (writes a new file; nothing runs until migrate) and the
 # read-only commands stay available to the model.
-PERSON_ONLY = {"init", "db-create", "migrate", "resolve", "restore", "rollback", "backups"}
-MODEL_INVOCABLE = {"backup", "generate-migration", "status", "check", "audit"}
+PERSON_ONLY = {
+    "init",
+    "db-create",
+    "migrate",
+    "resolve",
+    "restore",
+    "rollback",
+    "backups",
+    "schedule",
+}
+MODEL_INVOCABLE = {
+    "backup",
+    "generate-migration",
+    "status",
+    "check",
+    "audit",
+    "drift",
+    "report",
+    "health",
+}
 SKILL_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SKILL_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
 POSITIONAL = re.compile(r"\$(\d|ARGUMENTS\[)")

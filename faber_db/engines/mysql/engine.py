@@ -35,6 +35,7 @@ class MySQLEngine(Engine):
     sqlglot_dialect = "mysql"
     prisma_provider = "mysql"
     restorer = ("faber_db.engines.mysql.restorer", "MySQLRestorer")
+    introspection_module = "faber_db.engines.mysql.introspection"
     url_schemes = ("mysql", "mariadb")
     default_port = 3306
     install_hints = dict.fromkeys(("mysqldump", "mariadb", "mysql"), _CLIENT_HINT)
@@ -180,17 +181,30 @@ class MySQLEngine(Engine):
         with self.session("") as db:
             self.query(db, f"DROP DATABASE IF EXISTS {self.quote(name)}")
 
-    def databases_like(self, prefix: str) -> list[str]:
-        """Schemas whose names start with `prefix` ('_' and '%' taken literally)."""
-        pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+    def create_scratch_database(self, name: str) -> None:
+        """CREATE DATABASE with this schema's default character set and collation, so
+        a table or column that names none gets the same one in both."""
         with self.session("") as db:
             rows = self.query(
                 db,
-                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
-                " WHERE SCHEMA_NAME LIKE %s ORDER BY 1",
-                (pattern,),
+                "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME"
+                " FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                (self.conn.database,),
             )
-        return [row[0] for row in rows]
+            charset, collation = rows[0] if rows else ("utf8mb4", None)
+            if not re.fullmatch(r"\w+", charset or "") or not re.fullmatch(r"\w*", collation or ""):
+                charset, collation = "utf8mb4", None
+            self.query(
+                db,
+                f"CREATE DATABASE {self.quote(name)} CHARACTER SET {charset}"
+                + (f" COLLATE {collation}" if collation else ""),
+            )
+
+    def databases_with_prefix(self, prefix: str) -> list[str]:
+        """Schemas whose names start with `prefix` (taken literally)."""
+        with self.session("") as db:
+            rows = self.query(db, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1")
+        return [row[0] for row in rows if row[0].startswith(prefix)]
 
     def empty_tables(self, db, keep: str) -> None:
         """DELETE from every table of the schema but `keep`, foreign key checks off."""
@@ -258,6 +272,14 @@ class MySQLEngine(Engine):
         from faber_db.engines.mysql import lock_waits
 
         return lock_waits.blockers(self, monitor, session)
+
+    lists_transactions = True
+
+    def open_transactions(self, db) -> list[dict]:
+        """INNODB_TRX joined to the processlist, for sessions using this schema."""
+        from faber_db.engines.mysql import lock_waits
+
+        return lock_waits.open_transactions(self, db)
 
     def end_session_command(self, pid: int) -> str:
         """KILL ends the connection and rolls its transaction back."""

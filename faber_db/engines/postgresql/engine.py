@@ -116,6 +116,7 @@ class PostgresEngine(Engine):
     sqlglot_dialect = "postgres"
     prisma_provider = "postgresql"
     restorer = ("faber_db.engines.postgresql.restorer", "PostgresRestorer")
+    introspection_module = "faber_db.engines.postgresql.introspection"
     url_schemes = ("postgresql", "postgres")
     default_port = 5432
     install_hints = dict.fromkeys(("pg_dump", "pg_restore", "psql"), _CLIENT_HINT)
@@ -275,14 +276,11 @@ class PostgresEngine(Engine):
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
-    def databases_like(self, prefix: str) -> list[str]:
-        """pg_database names starting with `prefix` ('_' and '%' taken literally)."""
-        pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+    def databases_with_prefix(self, prefix: str) -> list[str]:
+        """Names in pg_database that start with `prefix` (taken literally)."""
         with self.session(self._maintenance_db()) as db:
-            rows = self.query(
-                db, "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1", (pattern,)
-            )
-        return [row[0] for row in rows]
+            rows = self.query(db, "SELECT datname FROM pg_database ORDER BY 1")
+        return [row[0] for row in rows if row[0].startswith(prefix)]
 
     reports_locks = True
 
@@ -380,6 +378,20 @@ class PostgresEngine(Engine):
     def end_session_command(self, pid: int) -> str:
         """pg_terminate_backend ends the session and rolls its transaction back."""
         return f"SELECT pg_terminate_backend({int(pid)})"
+
+    lists_transactions = True
+
+    def open_transactions(self, db) -> list[dict]:
+        """pg_stat_activity's client sessions in a transaction on this database."""
+        from faber_db.engines.postgresql import lock_waits
+
+        return lock_waits.open_transactions(self, db)
+
+    def backup_tool_problem(self, tool_version: str, server_version: str) -> tuple[str, str] | None:
+        """pg_dump refuses a server of a newer major version than its own."""
+        from faber_db.engines.postgresql import lock_waits
+
+        return lock_waits.pg_dump_problem(tool_version, server_version)
 
     def clean_up_failed_statement(self, db, sql: str, lock_seconds: float | None) -> list[str]:
         """Drop the INVALID index of a failed CREATE INDEX CONCURRENTLY."""

@@ -1,5 +1,6 @@
 """PostgreSQL lock waits during a migration (issue 16): who blocks a session, and the
-INVALID index a failed CREATE INDEX CONCURRENTLY leaves behind."""
+INVALID index a failed CREATE INDEX CONCURRENTLY leaves behind; for `health` (issue 15),
+the open transactions that would block one, and whether pg_dump can dump the server."""
 
 from __future__ import annotations
 
@@ -92,3 +93,43 @@ def drop_invalid_index(engine, db, sql: str, lock_seconds: float | None) -> list
     return [
         f"dropped the INVALID index {schema}.{index} left by the failed CREATE INDEX CONCURRENTLY"
     ]
+
+
+OPEN_TRANSACTIONS_SQL = """
+SELECT a.pid, a.usename, EXTRACT(EPOCH FROM now() - a.xact_start)::float8, a.state, a.query
+FROM pg_stat_activity a
+WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+  AND a.xact_start IS NOT NULL AND a.backend_type = 'client backend'
+ORDER BY a.xact_start"""
+
+
+def open_transactions(engine, db) -> list[dict]:
+    """Client sessions with a transaction open on the connected database, oldest first."""
+    return [
+        {
+            "pid": row[0],
+            "user": row[1],
+            "transaction_seconds": round(row[2], 1) if row[2] is not None else None,
+            "idle": str(row[3] or "").startswith("idle in transaction"),
+            "state": row[3],
+            "query": " ".join((row[4] or "").split())[:300],
+        }
+        for row in engine.query(db, OPEN_TRANSACTIONS_SQL)
+    ]
+
+
+def _major(version: str) -> int | None:
+    match = re.match(r"\s*(\d+)", version)
+    return int(match.group(1)) if match else None
+
+
+def pg_dump_problem(tool_version: str, server_version: str) -> tuple[str, str] | None:
+    """(why, fix) when pg_dump's major version is older than the server's."""
+    tool, server = _major(tool_version), _major(server_version)
+    if tool is None or server is None or tool >= server:
+        return None
+    return (
+        f"pg_dump {tool_version} cannot back up a PostgreSQL {server_version} server "
+        f"(pg_dump refuses servers of a newer major version)",
+        f"apt-get install postgresql-client-{server}",
+    )

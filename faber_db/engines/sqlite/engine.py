@@ -24,6 +24,7 @@ class SQLiteEngine(Engine):
     sqlglot_dialect = "sqlite"
     prisma_provider = "sqlite"
     restorer = ("faber_db.engines.sqlite.restorer", "SQLiteRestorer")
+    introspection_module = "faber_db.engines.sqlite.introspection"
     url_schemes = ("sqlite",)
     file_database = True
     default_dev_url = "sqlite:///dev.db"

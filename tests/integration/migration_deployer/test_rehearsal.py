@@ -219,16 +219,16 @@ def test_sigterm_mid_rehearsal_drops_the_scratch_database(project):
     mine = f"{PREFIX}{process.pid}_"
     try:
         deadline = time.monotonic() + 60
-        while not engine.databases_like(mine) and time.monotonic() < deadline:
+        while not engine.databases_with_prefix(mine) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert engine.databases_like(mine), "the scratch database never appeared"
+        assert engine.databases_with_prefix(mine), "the scratch database never appeared"
         time.sleep(1.0)  # into the migration's sleep
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
     finally:
         process.kill()
     assert process.returncode == ExitStatus.INTERRUPTED, process.stderr.read()
-    assert engine.databases_like(mine) == []
+    assert engine.databases_with_prefix(mine) == []
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)

@@ -78,3 +78,21 @@ def test_an_existing_folder_is_never_overwritten(plain_project, monkeypatch):
     with pytest.raises(FaberError, match="never overwrites"):
         generate_migration(config, "same", now=moment)
     assert path.read_text() == "-- edited by hand\n"
+
+
+def test_down_sql_from_file_sits_beside_migration_sql_outside_the_checksum(plain_project):
+    (plain_project.root / "up.sql").write_text("CREATE TABLE a (id int);\n")
+    (plain_project.root / "down.sql").write_text("DROP TABLE a;\n")
+    code, out = plain_project.run_json(
+        "generate-migration", "addA", "--from-file", "up.sql", "--down-from-file", "down.sql"
+    )
+    assert code == 0, out
+    folder = migrations_dir(plain_project) / out["result"]["migration"]
+    assert (folder / "down.sql").read_text() == "DROP TABLE a;\n"
+    assert out["result"]["down_path"].endswith("/down.sql")
+    up = (folder / "migration.sql").read_bytes()
+    assert out["result"]["checksum"] == hashlib.sha256(up).hexdigest()
+    before = set(migrations_dir(plain_project).iterdir())
+    code, out = plain_project.run_json("generate-migration", "b", "--down-from-file", "nope.sql")
+    assert code == ExitStatus.USAGE and "--down-from-file" in out["message"], out
+    assert set(migrations_dir(plain_project).iterdir()) == before

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 
 import pytest
 from support import REPO_ROOT, TESTS_DIR
@@ -213,10 +212,9 @@ def test_umami_mysql_add_then_require_column():
     ]
 
 
-def test_large_seed_script_is_analysed_quickly():
+def test_large_seed_script_is_analysed_as_data():
+    """30,000 rows with SQL inside their strings; bench/check.py measures the speed."""
     rows = ",".join(f"({i}, 'name {i}; DROP TABLE x')" for i in range(30_000))
     script = f"CREATE TABLE t (id int, name text);\nINSERT INTO t VALUES {rows};\nDELETE FROM u;"
-    started = time.perf_counter()
     findings = analyze_script(script, "postgresql")
-    assert time.perf_counter() - started < 2.0
     assert [f.rule for f in findings] == ["delete_without_where", "mixed_ddl_dml"]

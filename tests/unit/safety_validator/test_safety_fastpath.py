@@ -17,6 +17,7 @@ from faber_db.safety_validator.analyzer import analyze_script
 from faber_db.safety_validator.fastpath import fast_unit
 from faber_db.safety_validator.rules.base import RuleContext
 from faber_db.safety_validator.script_rules import _column_types_of
+from faber_db.safety_validator.shapes import shape_unit
 from faber_db.sql.split import split_sql
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
@@ -217,6 +218,67 @@ def test_a_type_change_after_fast_statements_still_sees_their_types():
     rules = [(f.rule, f.columns) for f in analyze_script(script, "mysql")]
     assert ("alter_column_type", ("d",)) in rules
     assert ("alter_column_type", ("c",)) not in rules
+
+
+def _unit_fields(unit) -> tuple:
+    return (unit.hits, unit.category, unit.in_routine, _facts(unit), unit.facts.deferred, unit.text)
+
+
+PRISMA_SHAPES = [
+    'CREATE TABLE "User" ("id" SERIAL NOT NULL, "email" TEXT NOT NULL, "name" VARCHAR(191), '
+    '"createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP, CONSTRAINT "User_pkey" '
+    'PRIMARY KEY ("id"))',
+    'CREATE UNIQUE INDEX "User_email_key" ON "User"("email")',
+    'CREATE INDEX "Post_authorId_createdAt_idx" ON "public"."Post"("authorId", "createdAt" DESC)',
+    'ALTER TABLE "Post" ADD CONSTRAINT "Post_authorId_fkey" FOREIGN KEY ("authorId") '
+    'REFERENCES "User"("id") ON DELETE RESTRICT ON UPDATE CASCADE',
+    'ALTER TABLE "User" ADD COLUMN "bio" TEXT',
+    'ALTER TABLE "User" ADD COLUMN "score" INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE "User" ADD COLUMN "name" VARCHAR(191) NULL',
+    'COMMENT ON COLUMN "User"."bio" IS \'shown on the profile; may be empty\'',
+    "ALTER TABLE `Post` ADD CONSTRAINT `Post_authorId_fkey` FOREIGN KEY (`authorId`) "
+    "REFERENCES `User`(`id`) ON DELETE RESTRICT ON UPDATE CASCADE",
+]
+
+
+# Statements at the shapes' edges: keywords as names, sizes on unsized types, inline
+# REFERENCES on MySQL, a constraint named by a grammar word, a NULL() call.
+EDGE_SHAPES = [
+    "CREATE TABLE t (key INT)", "CREATE TABLE t (a INT(5))", "CREATE TABLE t (a INT REFERENCES u)",
+    "CREATE TABLE t (a INT, CONSTRAINT key PRIMARY KEY (a))", "CREATE TABLE t (a INT,)",
+    "CREATE TABLE t (a SERIAL, b TEXT DEFAULT 'x' NOT NULL UNIQUE)", "CREATE TABLE t ()",
+    "CREATE TABLE t (a INT) x", "CREATE TABLE t (a int, FOREIGN KEY (a) REFERENCES u ON DELETE SET NULL)",
+    "CREATE INDEX desc ON t (a)", "CREATE INDEX i ON t (a desc, b asc)", "CREATE INDEX i ON t (desc)",
+    "ALTER TABLE t ADD COLUMN column INT", "ALTER TABLE t ADD column INT",
+    "ALTER TABLE t ADD c INT DEFAULT 'NOT'", "ALTER TABLE t ADD c TEXT(5)",
+    "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES key (id)",
+    "COMMENT ON TABLE table IS 'x'", "COMMENT ON COLUMN a.b.c.d IS 'x'",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("version", [None, (10,)])
+def test_shapes_answer_as_the_token_grammar(dialect, version):
+    """Where a one-regex shape reads a statement, the token grammar reads it alike."""
+    ctx = RuleContext(dialect, version)
+    answered = 0
+    texts = (
+        _generated(dialect, 3000, seed=50 + DIALECTS.index(dialect)) + PRISMA_SHAPES + EDGE_SHAPES
+    )
+    for text in texts:
+        shaped = shape_unit(0, text, ctx)
+        if shaped is None:
+            continue
+        answered += 1
+        tokens = fast_unit(0, text, ctx)
+        assert tokens is not None, text
+        assert _unit_fields(shaped) == _unit_fields(tokens), text
+    assert answered > 200  # the shapes take a good share, not only refusals
+
+
+@pytest.mark.parametrize("text", PRISMA_SHAPES[:8])
+def test_prisma_statements_take_a_shape(text):
+    assert shape_unit(0, text, RuleContext("postgresql")) is not None
 
 
 @pytest.mark.parametrize(
