@@ -123,11 +123,14 @@ def database_bytes(url: str) -> int:
         return engine.database_size(db)
 
 
-def parse_bench_arguments(description: str):
-    """--mb, --runs and --engines, shared by the backup and restore benchmarks."""
+def parse_bench_arguments(description: str, extra=None):
+    """--mb, --runs and --engines, shared by the backup and restore benchmarks; `extra`
+    (a function of the parser) adds a script's own."""
     import argparse
 
     parser = argparse.ArgumentParser(description=description)
+    if extra is not None:
+        extra(parser)
     parser.add_argument(
         "--mb", type=int, default=1000, help="data set size per engine in MB (default 1000)"
     )

@@ -41,6 +41,7 @@ AUDITED_OPERATIONS = frozenset(
         "backup",
         "backups-delete",
         "backups-prune",
+        "backups-sync",
         "backups-verify",
         "restore",
         "rollback",

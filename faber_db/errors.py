@@ -228,6 +228,20 @@ class HealthFailedError(FaberError):
     code = "health_failed"
 
 
+class RemoteCopyMissingError(FaberError):
+    """A backup is valid locally but has no verified copy in the remote repository
+    (the upload failed, or an environment in backup.remote.required needs one)."""
+
+    code = "remote_copy_missing"
+
+
+class RemoteFailedError(FaberError):
+    """The remote repository refused or could not be reached (wrong credentials, a
+    missing bucket, a network error) in a command whose whole job is remote."""
+
+    code = "remote_failed"
+
+
 class OperationInterruptedError(FaberError):
     """The user interrupted the operation (Ctrl-C or a signal)."""
 
@@ -238,3 +252,16 @@ class ReportWriteError(FaberError):
     """`faber-db report` could not write its HTML file (nothing was written)."""
 
     code = "report_write_failed"
+
+
+class IdentityMissingError(FaberError):
+    """An encrypted backup must be read, and the age identity (private key) file is not
+    named, not there or not private."""
+
+    code = "identity_missing"
+
+
+class DecryptionFailedError(FaberError):
+    """The age identity does not open an encrypted backup (the wrong key, or damage)."""
+
+    code = "decryption_failed"

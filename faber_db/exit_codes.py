@@ -34,6 +34,9 @@ class ExitStatus(IntEnum):
     RESTORE_FAILED = 21
     DRIFT_FOUND = 22
     HEALTH_FAILED = 23
+    REMOTE_COPY_MISSING = 24
+    REMOTE_FAILED = 25
+    DECRYPTION_FAILED = 26
     REHEARSAL_REQUIRED = 27
     DOWN_MIGRATION_FAILED = 28
     INTERRUPTED = 130
@@ -76,6 +79,10 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "shadow_replay_failed": ExitStatus.FAILURE,
     "report_write_failed": ExitStatus.FAILURE,
     "health_failed": ExitStatus.HEALTH_FAILED,
+    "identity_missing": ExitStatus.DECRYPTION_FAILED,
+    "decryption_failed": ExitStatus.DECRYPTION_FAILED,
+    "remote_copy_missing": ExitStatus.REMOTE_COPY_MISSING,
+    "remote_failed": ExitStatus.REMOTE_FAILED,
     "interrupted": ExitStatus.INTERRUPTED,
 }
 

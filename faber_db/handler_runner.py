@@ -35,7 +35,8 @@ from faber_db.urls import redact_text
 log = logging.getLogger("faber_db.handler_runner")
 
 # Variables that would leak a password to a child or override our private files.
-SCRUBBED_VARIABLES = ("PGPASSWORD", "MYSQL_PWD")
+# Native tools never need the repository's credentials either (backup.remote).
+SCRUBBED_VARIABLES = ("PGPASSWORD", "MYSQL_PWD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 # Tools every engine's handlers may run; each engine names its own (Engine.install_hints).
 SHARED_TOOL_HINTS = {
     "zstd": "Install zstd (apt-get install zstd), or pass --compression gzip",

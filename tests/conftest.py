@@ -88,3 +88,20 @@ def project(tmp_path, database) -> Project:
     proj.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
     proj.database = database
     return proj
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real SeaweedFS S3 server for the session (started on first use)."""
+    from s3_support import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    """A fresh bucket on the session's S3 server."""
+    return s3_server.new_bucket()

@@ -3,7 +3,9 @@ manifest read from the same snapshot as the dump, verification, and only then
 an atomic rename into place and a catalogue entry.
 
 Nothing is recorded unless verification passed; a failed or interrupted
-backup leaves no file behind (see workspace.py for how).
+backup leaves no file behind (see workspace.py for how). With a remote
+repository, the id is claimed there when chosen and the recorded backup is then
+uploaded (remote/publish.py).
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from pathlib import Path
 
 from faber_db import __version__
 from faber_db.audit_policy import audit_anchor
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.file_verification import Verification, verify_file
 from faber_db.backup_manager.ids import check_reason, new_backup_id, normalise_label
+from faber_db.backup_manager.remote.client import warm_client
+from faber_db.backup_manager.remote.publish import id_claimer, publish_backup
+from faber_db.backup_manager.remote.settings import remote_settings
 from faber_db.config import Config, Target
 from faber_db.credentials import SecretFiles, secret_files
 from faber_db.engines import engine_for
@@ -87,6 +93,7 @@ class BackupPlan:
     compression_level: int | None
     retention_days: int
     warnings: list[str]
+    encryption: encryption.EncryptionSettings | None = None
 
 
 def plan_backup(config: Config, engine: Engine, options: BackupOptions) -> BackupPlan:
@@ -107,7 +114,24 @@ def plan_backup(config: Config, engine: Engine, options: BackupOptions) -> Backu
         )
     retention = config.retention_days(reason, options.retention_days)
     level = compression_level(config, compression)
-    return BackupPlan(label, reason, fmt, compression, level, retention, warnings)
+    encrypt = plan_encryption(config, fmt)
+    return BackupPlan(label, reason, fmt, compression, level, retention, warnings, encrypt)
+
+
+def plan_encryption(config: Config, fmt: str) -> encryption.EncryptionSettings | None:
+    """The configured encryption, refused for formats that cannot be encrypted in the
+    stream (a directory archive is many files written by pg_dump itself)."""
+    settings = encryption.encryption_settings(config)
+    if settings is None:
+        return None
+    if fmt == "directory":
+        raise UnsupportedOptionError(
+            "backup.encryption encrypts the backup stream, and the directory format is "
+            "written by pg_dump as many files: use --format custom (the default) or sql.",
+            details={"option": "--format", "valid_value": "custom"},
+        )
+    encryption.require_age()
+    return settings
 
 
 def compression_level(config: Config, compression: str) -> int | None:
@@ -144,11 +168,13 @@ def choose_compression(config: Config, fmt: str, requested: str | None) -> tuple
     return default, []
 
 
-def backup_suffix(engine: Engine, fmt: str, compression: str) -> str:
-    """File suffix: .dump.zst, .sql.gz, .sqlite3.zst, .dir (pg_dump compresses inside it)."""
+def backup_suffix(engine: Engine, fmt: str, compression: str, encrypted: bool = False) -> str:
+    """File suffix: .dump.zst, .sql.gz, .sqlite3.zst, .dir (pg_dump compresses inside it);
+    .age after it for an encrypted backup."""
     if fmt == "directory":
         return engine.file_extensions[fmt]
-    return engine.file_extensions[fmt] + COMPRESSION_SUFFIX[compression]
+    suffix = engine.file_extensions[fmt] + COMPRESSION_SUFFIX[compression]
+    return suffix + (encryption.SUFFIX if encrypted else "")
 
 
 def retry_suggestions(env: str, error: FaberError) -> list[str]:
@@ -163,6 +189,10 @@ def take_backup(
 ) -> tuple[BackupEntry, list[str]]:
     """Create, verify and record a backup of `target`; return its entry and warnings."""
     engine = engine_for(target.conn)
+    # Before any handler starts, so no handler inherits the repository's secret.
+    remote = remote_settings(config)
+    if remote is not None:
+        warm_client(remote)
     try:
         plan = plan_backup(config, engine, options)
     except (InvalidInputError, UnsupportedOptionError) as error:
@@ -177,7 +207,8 @@ def take_backup(
         with engine.session() as db, secret_files() as secrets:
             server_version = engine.server_version(db)
             check_disk_space(env_dir, engine.database_size(db), plan.compression)
-            output = work / ("backup" + backup_suffix(engine, plan.format, plan.compression))
+            suffix = backup_suffix(engine, plan.format, plan.compression, bool(plan.encryption))
+            output = work / ("backup" + suffix)
             created, manifest, migrations = _dump(
                 config, engine, db, plan, output, work, secrets, progress
             )
@@ -208,7 +239,8 @@ def take_backup(
             " and verified, and it stays; nothing else ran.",
             suggestions=[f"faber-db backups list {target.environment}"],
         )
-    return entry, plan.warnings
+    entry, remote_warnings = publish_backup(config, entry, progress)
+    return entry, plan.warnings + remote_warnings
 
 
 def initial_verification(
@@ -224,6 +256,9 @@ def initial_verification(
     if "checks" in created:
         checks = created["checks"]
         problems = list(created["problems"])
+        if bool(plan.encryption) != created.get("encrypted", False):
+            problems.append("the handler did not encrypt the backup as configured")
+            checks = {**checks, "format": "failed"}
         return Verification(
             "passed", checks["decompression"], checks["format"], problems, created["sha256"]
         )
@@ -241,6 +276,7 @@ def _dump(config, engine, db, plan, output: Path, work: Path, secrets: SecretFil
         work_dir=work,
         keep_copy=keep_copy,
         jobs=config.section("backup").get("jobs", 2),
+        age_recipients=plan.encryption and encryption.write_recipients(plan.encryption, work),
     )
     with engine.snapshot(db) as snapshot:
         migrations = engine.migration_summary(db, config.migrations_table)
@@ -354,10 +390,15 @@ def _record(config: Config, target: Target, plan: BackupPlan, dump: FinishedDump
         with catalogue.update() as entries:
             suffix = dump.output.name.removeprefix("backup")
             ids = {e.id for e in entries}
+            claimed_elsewhere = id_claimer(config, target.environment) or (lambda _: False)
             backup_id = new_backup_id(
                 dump.started,
                 plan.label,
-                lambda candidate: candidate in ids or (env_dir / (candidate + suffix)).exists(),
+                lambda candidate: (
+                    candidate in ids
+                    or (env_dir / (candidate + suffix)).exists()
+                    or claimed_elsewhere(candidate)
+                ),
             )
             final = env_dir / (backup_id + suffix)
             os.rename(dump.output, final)
@@ -408,6 +449,9 @@ def _entry(
         manifest=dump.manifest,
         created_by=f"faber-db {__version__}",
         audit_head=audit_anchor(config),
+        extra={"encryption": encryption.encryption_record(plan.encryption)}
+        if plan.encryption
+        else {},
     )
 
 

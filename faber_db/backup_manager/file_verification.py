@@ -13,6 +13,8 @@ from faber_db.handler_runner import HandlerCall, handler_paths_env, run_handler
 from faber_db.timeutil import format_utc, utcnow
 from faber_db.workspace import partial_workspace
 
+AGE_HEADER = b"age-encryption.org/v1\n"
+
 
 @dataclass
 class Verification:
@@ -23,6 +25,9 @@ class Verification:
     format: str
     problems: list[str] = field(default_factory=list)
     sha256: str = ""
+    # Encrypted backups: "passed" when decrypted now, "skipped" without the identity
+    # (then decompression and format are those proven at creation); None: not encrypted.
+    decryption: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -39,23 +44,26 @@ class Verification:
             "integrity_check": "passed" if self.passed else "failed",
             "file_readable": self.decompression == "passed",
             "problems": list(self.problems),
-        }
+        } | ({"decryption": self.decryption} if self.decryption else {})
 
 
 def verify_file(
-    engine: str, path: Path, fmt: str, compression: str, expected_sha256: str
+    engine: str,
+    path: Path,
+    fmt: str,
+    compression: str,
+    expected_sha256: str,
+    identity: Path | None = None,
 ) -> Verification:
-    """Run the three checks on a backup file (or directory)."""
+    """Run the three checks on a backup file (or directory); an encrypted one is
+    decrypted in the stream with the age `identity` file."""
     if not path.exists():
         return Verification("failed", "failed", "failed", [f"backup file {path} is missing"])
     with partial_workspace(path.parent) as work:
-        output = run_handler(
-            HandlerCall(
-                engine,
-                "verify-backup",
-                handler_paths_env(file=path, format=fmt, compression=compression, work_dir=work),
-            )
+        env = handler_paths_env(
+            file=path, format=fmt, compression=compression, work_dir=work, age_identity=identity
         )
+        output = run_handler(HandlerCall(engine, "verify-backup", env))
     problems = list(output["problems"])
     checksum = "passed" if output["sha256"] == expected_sha256 else "failed"
     if checksum == "failed":
@@ -65,8 +73,35 @@ def verify_file(
         )
     checks = output["checks"]
     return Verification(
-        checksum, checks["decompression"], checks["format"], problems, output["sha256"]
+        checksum,
+        checks["decompression"],
+        checks["format"],
+        problems,
+        output["sha256"],
+        "passed" if identity and checks["decompression"] == "passed" else None,
     )
+
+
+def verify_sealed(path: Path, expected_sha256: str, at_creation: dict) -> Verification:
+    """The checks of an encrypted backup without its identity: the sha256 of the stored
+    bytes, and the age header. The same bytes hold the same plaintext (age authenticates
+    every chunk), so decompression and format stay as proven at creation."""
+    if not path.is_file():
+        return Verification("failed", "failed", "failed", [f"backup file {path} is missing"])
+    sha256 = _file_sha256(path)
+    problems = []
+    checksum = "passed" if sha256 == expected_sha256 else "failed"
+    if checksum == "failed":
+        problems.append(
+            "the file's sha256 differs from the one recorded when it was created (changed or damaged)"
+        )
+    with open(path, "rb") as handle:
+        if handle.read(len(AGE_HEADER)) != AGE_HEADER:
+            problems.append("the file does not start with the age v1 header")
+            checksum = "failed"
+    decompression = at_creation.get("decompression", "failed")
+    fmt = at_creation.get("format", "failed")
+    return Verification(checksum, decompression, fmt, problems, sha256, "skipped")
 
 
 def backup_sha256(path: Path) -> str | None:

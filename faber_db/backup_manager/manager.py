@@ -6,16 +6,27 @@ Each function returns a Result (or raises a FaberError); cli.py renders it.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from faber_db.approval import Approval
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.create import BackupOptions, take_backup
-from faber_db.backup_manager.file_verification import Verification, verify_file
+from faber_db.backup_manager.file_verification import Verification, verify_file, verify_sealed
+from faber_db.backup_manager.gfs import GfsPolicy
+from faber_db.backup_manager.remote.fetch import (
+    ensure_local_copy,
+    find_remote_entry,
+    remote_only_entries,
+)
+from faber_db.backup_manager.remote.publish import is_remote_verified, remote_state
+from faber_db.backup_manager.remote.settings import remote_settings
+from faber_db.backup_manager.remote.sync import remove_remote_copies
 from faber_db.backup_manager.retention import plan_prune
 from faber_db.config import Config, check_environment_name
 from faber_db.engines import format_description
+from faber_db.errors import BackupNotFoundError, FaberError
 from faber_db.exit_codes import ExitStatus
 from faber_db.human_text import human_duration, human_size
 from faber_db.plans import approval_gate, needs_approval, plan_id
@@ -35,6 +46,22 @@ def create_backup(
     warnings = recovered + warnings
     summary = entry_summary(entry)
     summary["restore_command"] = f"faber-db restore {env} --from {entry.id}"
+    remote = entry.extra.get("remote") or {}
+    if remote.get("status") == "missing":
+        return Result(
+            operation="backup",
+            status="error",
+            environment=env,
+            result=summary,
+            message=(
+                f"Backup {entry.id} of {env} was created and verified locally, but its remote "
+                f"copy is missing: {remote.get('error')}"
+            ),
+            error={"code": "remote_copy_missing", "message": remote.get("error", "")},
+            warnings=config.warnings + warnings,
+            suggestions=[f"faber-db backups sync {env}  (uploads it once the repository is back)"],
+            exit_status=ExitStatus.REMOTE_COPY_MISSING,
+        )
     return Result(
         operation="backup",
         environment=env,
@@ -63,8 +90,11 @@ def list_backups(config: Config, env: str | None = None) -> Result:
     catalogue = Catalogue.for_config(config)
     every_entry = catalogue.entries()
     entries = [e for e in every_entry if env is None or e.environment == env]
+    remote_only, remote_warnings = _remote_only(config, every_entry, env)
+    entries += remote_only
     entries.sort(key=lambda e: (e.timestamp, e.id), reverse=True)
     outside = [problem for e in entries if (problem := catalogue.path_problem(e))]
+    only_remote = {e.id for e in remote_only}
     summaries, missing, suggestions = [], [], []
     for entry in entries:
         summary = entry_summary(entry)
@@ -72,7 +102,12 @@ def list_backups(config: Config, env: str | None = None) -> Result:
         summary["file_present"] = catalogue.path_problem(entry) is None and (
             catalogue.backup_path(entry).exists()
         )
-        if not summary["file_present"] and entry.status == "valid":
+        summary["location"] = location(entry, summary["file_present"], entry.id in only_remote)
+        if (
+            not summary["file_present"]
+            and entry.status == "valid"
+            and summary["location"] == "local"
+        ):
             summary["status"] = "missing"
             missing.append(
                 f"{entry.id} is catalogued as valid but its file {entry.file} is missing; "
@@ -83,7 +118,13 @@ def list_backups(config: Config, env: str | None = None) -> Result:
                 f"faber-db backup {entry.environment}  (a new backup to fall back on)",
             ]
         summaries.append(summary)
-    warnings = config.warnings + outside + missing + orphan_warnings(config, every_entry, env)
+    warnings = (
+        config.warnings
+        + outside
+        + missing
+        + remote_warnings
+        + orphan_warnings(config, every_entry, env)
+    )
     return Result(
         operation="backups-list",
         environment=env,
@@ -94,6 +135,30 @@ def list_backups(config: Config, env: str | None = None) -> Result:
         warnings=warnings,
         suggestions=suggestions,
     )
+
+
+def _remote_only(
+    config: Config, local: list[BackupEntry], env: str | None
+) -> tuple[list[BackupEntry], list[str]]:
+    """The repository's entries that this catalogue lacks; a warning (not an error)
+    when the repository cannot be read, so local backups are still listed."""
+    if remote_settings(config) is None:
+        return [], []
+    try:
+        return remote_only_entries(config, local, env)
+    except FaberError as error:
+        return [], [f"the remote repository could not be listed: {error.message}"]
+
+
+def location(entry: BackupEntry, file_present: bool, remote_only: bool) -> str:
+    """Where a backup's copies are: local, local+remote, remote (the local copy was
+    removed, e.g. keep_local: false) or remote-only (another machine's backup)."""
+    if remote_only:
+        return "remote-only"
+    verified = is_remote_verified(entry)
+    if file_present:
+        return "local+remote" if verified else "local"
+    return "remote" if verified else "local"
 
 
 def orphan_warnings(
@@ -120,15 +185,65 @@ def orphan_warnings(
 
 
 def show_backup(config: Config, backup_id: str) -> Result:
-    """`faber-db backups show <id>`."""
-    entry = Catalogue.for_config(config).get(backup_id)
+    """`faber-db backups show <id>`: the entry, and where each copy is."""
+    catalogue = Catalogue.for_config(config)
+    entry, remote_only = lookup_entry(config, backup_id)
+    summary = entry_summary(entry)
+    local_present = (
+        not remote_only
+        and catalogue.path_problem(entry) is None
+        and (catalogue.backup_path(entry).exists())
+    )
+    summary["location"] = location(entry, local_present, remote_only)
+    summary["copies"] = copies(entry, local_present, remote_only)
+    where = "; ".join(f"{c['where']} copy {c['state']}" for c in summary["copies"])
     return Result(
         operation="backups-show",
         environment=entry.environment,
-        result=entry_summary(entry),
+        result=summary,
         message=f"{entry.id}: {entry.status}, {human_size(entry.size_bytes)}, "
-        f"{format_description(entry.engine, entry.format)}, {entry.compression}",
+        f"{format_description(entry.engine, entry.format)}, {entry.compression}"
+        + (", age-encrypted" if encryption.is_encrypted(entry) else "")
+        + f"; {where}",
     )
+
+
+def lookup_entry(config: Config, backup_id: str) -> tuple[BackupEntry, bool]:
+    """The local entry, or the repository's (then True: remote-only)."""
+    try:
+        return Catalogue.for_config(config).get(backup_id), False
+    except BackupNotFoundError:
+        if remote_settings(config) is None:
+            raise
+    return find_remote_entry(config, backup_id), True
+
+
+def copies(entry: BackupEntry, local_present: bool, remote_only: bool) -> list[dict]:
+    """Each copy of a backup: where it is and whether it was verified."""
+    found = []
+    if not remote_only:
+        state = "present" if local_present else "absent"
+        if local_present:
+            state += f", verified {entry.verification.get('verified_at', '')}".rstrip(", ")
+        found.append(
+            {"where": "local", "path": entry.file, "present": local_present, "state": state}
+        )
+    remote = remote_state(entry)
+    if remote:
+        state = remote["status"]
+        if remote.get("verified_at"):
+            state += f" {remote['verified_at']}"
+        if remote.get("error"):
+            state += f" ({remote['error']})"
+        found.append(
+            {
+                "where": "remote",
+                "key": remote.get("key"),
+                "present": remote["status"] == "verified",
+                "state": state,
+            }
+        )
+    return found
 
 
 @dataclass
@@ -140,6 +255,7 @@ class FileCheck:
     verification: Verification
     status: str  # valid, invalid (the file fails its checks) or missing
     record: dict  # what the catalogue's `verification` becomes
+    warnings: list[str] = field(default_factory=list)
 
     def record_outcome(self, status: str) -> BackupEntry:
         """Write `status` and `record` into the catalogue; the updated entry."""
@@ -151,16 +267,50 @@ class FileCheck:
         return updated
 
 
-def check_backup_file(config: Config, backup_id: str) -> FileCheck:
+def check_backup_file(config: Config, backup_id: str, need_identity: bool = False) -> FileCheck:
     """Re-run a backup's file checks (sha256, decompression, format); record nothing.
-    The last deep verification's record is kept as it was."""
+    The last deep verification's record is kept as it was. A backup whose only copy
+    is in the remote repository is downloaded first (remote/fetch.py).
+
+    An encrypted backup is decrypted in the check when its identity is named (or
+    `need_identity`, which raises when it is not); without it, the stored bytes are
+    checked against their sha256. A wrong identity raises DecryptionFailedError
+    before anything is recorded: it says nothing about the backup."""
     catalogue = Catalogue.for_config(config)
-    entry = catalogue.get(backup_id)
+    entry = ensure_local_copy(config, lookup_entry(config, backup_id)[0])
     path = catalogue.backup_path(entry)
-    verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
+    identity = opened_identity(config, entry, path, need_identity)
+    if encryption.is_encrypted(entry) and identity is None:
+        verification = verify_sealed(path, entry.sha256, entry.verification)
+    else:
+        verification = verify_file(
+            entry.engine, path, entry.format, entry.compression, entry.sha256, identity
+        )
     status = "valid" if verification.passed else ("invalid" if path.exists() else "missing")
     record = verification.to_dict() | {"deep": entry.verification.get("deep")}
-    return FileCheck(catalogue, entry, verification, status, record)
+    warnings = []
+    if verification.decryption == "skipped":
+        variable = encryption.identity_env(config)
+        warnings.append(
+            f"{entry.id} is encrypted and {variable} is not set: the stored bytes match their "
+            f"sha256, so they hold the plaintext verified at creation; set {variable} to "
+            "decrypt and check it again"
+        )
+    return FileCheck(catalogue, entry, verification, status, record, warnings)
+
+
+def opened_identity(
+    config: Config, entry: BackupEntry, path: Path, required: bool = True
+) -> Path | None:
+    """For an encrypted backup: the identity file, checked to be private and to open
+    `path` (raises IdentityMissingError / DecryptionFailedError); None for a backup
+    that is not encrypted, or when the identity is not named and not `required`."""
+    if not encryption.is_encrypted(entry):
+        return None
+    identity = encryption.identity_path(config, required)
+    if identity is not None and path.is_file():
+        encryption.check_identity(identity, path, entry.id)
+    return identity
 
 
 def verify_backup(config: Config, backup_id: str) -> Result:
@@ -189,6 +339,7 @@ def verification_result(check: FileCheck, updated: BackupEntry) -> Result:
             "verification": updated.verification,
         },
         message=f"{entry.id} verified: all checks passed",
+        warnings=check.warnings,
     )
 
 
@@ -234,7 +385,7 @@ def delete_backup(config: Config, backup_id: str, approval: Approval) -> Result:
         warnings = warnings or _last_backup_warnings(entries, entry)
         entries[:] = [e for e in entries if e.id != entry.id]
     last_backup = bool(warnings)
-    warnings = warnings + remove_backup_file(path)
+    warnings = warnings + remove_backup_file(path) + remove_remote_copies(config, [entry])
     return Result(
         operation="backups-delete",
         environment=entry.environment,
@@ -266,12 +417,14 @@ def _last_backup_warnings(entries: list[BackupEntry], entry: BackupEntry) -> lis
 
 
 def prune_backups(config: Config, env: str | None, approval: Approval) -> Result:
-    """`faber-db backups prune [<env>]`: apply retention; a dry run unless approved."""
+    """`faber-db backups prune [<env>]`: apply retention; a dry run unless approved.
+    The remote copies of pruned backups are deleted too."""
     if env is not None:
         check_environment_name(env)
     catalogue = Catalogue.for_config(config)
     safety_days = config.section("backup").get("safety_retention_days", 90)
-    decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env)
+    gfs = GfsPolicy.from_config(config.section("backup").get("retention"))
+    decisions = plan_prune(catalogue.entries(), utcnow(), config.min_keep, safety_days, env, gfs)
     doomed = [d.entry for d in decisions if d.delete]
     for entry in doomed:  # refuses an entry outside its folder before anything is deleted
         catalogue.backup_path(entry)
@@ -317,12 +470,14 @@ def delete_expired(
 ) -> tuple[list[str], list[str]]:
     """Delete what retention lets go (of `env`, or every environment), limited to the
     ids in `allowed` when given (the approved plan); returns (deleted ids, warnings).
+    Their remote copies (backup.remote) are deleted too.
     The caller has the person's consent: an approved prune, or `backup.auto_cleanup`."""
     catalogue = Catalogue.for_config(config)
     safety_days = config.section("backup").get("safety_retention_days", 90)
+    gfs = GfsPolicy.from_config(config.section("backup").get("retention"))
     with catalogue.update() as entries:
         # Decided under the lock: a backup taken meanwhile may change who is newest.
-        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env)
+        fresh = plan_prune(entries, utcnow(), config.min_keep, safety_days, env, gfs)
         doomed_ids = {d.entry.id for d in fresh if d.delete}
         if allowed is not None:
             doomed_ids &= allowed
@@ -330,6 +485,7 @@ def delete_expired(
         paths = {e.id: catalogue.backup_path(e) for e in removed}  # refuses before deleting
         entries[:] = [e for e in entries if e.id not in doomed_ids]
     warnings = [w for entry in removed for w in remove_backup_file(paths[entry.id])]
+    warnings += remove_remote_copies(config, removed)
     return [e.id for e in removed], warnings
 
 

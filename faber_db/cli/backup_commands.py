@@ -1,4 +1,4 @@
-"""Arguments for init, backup and backups {list,show,verify,delete,prune}."""
+"""Arguments for init, backup and backups {list,show,verify,delete,prune,sync}."""
 
 from __future__ import annotations
 
@@ -18,11 +18,18 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     init.set_defaults(run=run_init, operation="init")
     _add_backup(subparsers, common)
     backups = subparsers.add_parser(
-        "backups", parents=[common], help="list, show, verify, delete or prune backups"
+        "backups", parents=[common], help="list, show, verify, delete, prune or sync backups"
     )
     actions = backups.add_subparsers(dest="action", metavar="<action>", required=True)
     _add_read_actions(actions, common)
     _add_delete_actions(actions, common)
+    sync = actions.add_parser(
+        "sync",
+        parents=[common],
+        help="upload the backups whose remote copy is missing (backup.remote)",
+    )
+    sync.add_argument("env", nargs="?", help="only this environment")
+    sync.set_defaults(run=run_sync, operation="backups-sync")
 
 
 def _add_backup(subparsers, common: argparse.ArgumentParser) -> None:
@@ -86,6 +93,11 @@ def _add_delete_actions(actions, common: argparse.ArgumentParser) -> None:
         "prune", parents=[common], help="delete expired backups (dry run without --yes)"
     )
     prune.add_argument("env", nargs="?", help="only this environment")
+    prune.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list every backup with the rule that keeps it or the reason it goes; delete nothing",
+    )
     add_approval_arguments(prune, "really delete (not enough on a protected environment)")
     prune.set_defaults(run=run_prune, operation="backups-prune")
 
@@ -150,6 +162,21 @@ def run_delete(args, context):
 
 def run_prune(args, context):
     """faber-db backups prune [<env>]"""
+    from faber_db.approval import Approval
     from faber_db.backup_manager.manager import prune_backups
+    from faber_db.errors import UsageError
 
-    return prune_backups(context.config, args.env, context.approval())
+    if args.dry_run and (args.yes or args.approve):
+        raise UsageError(
+            "--dry-run deletes nothing; it cannot be combined with --yes or --approve.",
+            suggestions=[f"faber-db backups prune {args.env or ''} --dry-run".replace("  ", " ")],
+        )
+    approval = Approval() if args.dry_run else context.approval()
+    return prune_backups(context.config, args.env, approval)
+
+
+def run_sync(args, context):
+    """faber-db backups sync [<env>]"""
+    from faber_db.backup_manager.remote.sync import sync_backups
+
+    return sync_backups(context.config, args.env, context.progress)

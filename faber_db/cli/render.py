@@ -136,10 +136,21 @@ def _entry_lines(data: dict) -> list[str]:
                 f"{migrations.get('applied_count', 0)} applied, last {migrations.get('last_migration') or '-'}",
             ),
             ("verified", (data.get("verification") or {}).get("integrity_check")),
+            ("remote", _remote_text(data.get("remote"))),
+            *((f"{c['where']} copy", c["state"]) for c in data.get("copies", [])),
             ("expires", data.get("expires_at")),
             ("restore with", data.get("restore_command")),
         ]
     )
+
+
+def _remote_text(remote: dict | None) -> str | None:
+    """The remote copy in one phrase (None without a repository)."""
+    if not remote:
+        return None
+    if remote.get("status") == "verified":
+        return f"verified {remote.get('verified_at')} ({remote.get('key')})"
+    return f"missing: {remote.get('error')}"
 
 
 def _format_name(data: dict) -> str:
@@ -158,20 +169,18 @@ def _list_lines(data: dict) -> list[str]:
             human_size(b["size_bytes"]),
             b["reason"],
             b["status"],
+            b.get("location", "local"),
         ]
         for b in data.get("backups", [])
     ]
-    return (
-        table(rows, ["ID", "ENV", "ENGINE", "CREATED (UTC)", "SIZE", "REASON", "STATUS"])
-        if rows
-        else []
-    )
+    headings = ["ID", "ENV", "ENGINE", "CREATED (UTC)", "SIZE", "REASON", "STATUS", "WHERE"]
+    return table(rows, headings) if rows else []
 
 
 def _verify_lines(data: dict) -> list[str]:
     checks = data.get("verification", {})
     return aligned(
-        [(k, checks.get(k)) for k in ("checksum", "decompression", "format")]
+        [(k, checks.get(k)) for k in ("checksum", "decryption", "decompression", "format")]
         + [("problems", "; ".join(checks.get("problems", [])))]
     )
 
@@ -235,6 +244,18 @@ def plan_warning_lines(plan: dict) -> list[str]:
     return [f"  ! {w}" for w in plan.get("display", {}).get("warnings", [])]
 
 
+def _sync_lines(data: dict) -> list[str]:
+    failed = [f"{f['backup_id']}: {f['error']}" for f in data.get("failed", [])]
+    return aligned(
+        [
+            ("repository", data.get("repository")),
+            ("uploaded", ", ".join(data.get("uploaded", [])) or "-"),
+            ("failed", "; ".join(failed) or None),
+            ("aborted", ", ".join(data.get("aborted_uploads", [])) or None),
+        ]
+    )
+
+
 FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
     "backups-delete": _delete_lines,
     "resolve": _resolve_lines,
@@ -243,6 +264,7 @@ FORMATTERS: dict[str, Callable[[dict], list[str]]] = {
     "backups-list": _list_lines,
     "backups-verify": _verify_lines,
     "backups-prune": _prune_lines,
+    "backups-sync": _sync_lines,
 }
 
 

@@ -40,11 +40,16 @@ class BackupSource:
 
     entry: BackupEntry
     path: Path
+    identity: Path | None = None  # the age identity file of an encrypted backup
 
     def handler_env(self) -> dict[str, str]:
-        """FABER_FILE / FABER_FORMAT / FABER_COMPRESSION for a restore handler."""
+        """FABER_FILE / FABER_FORMAT / FABER_COMPRESSION (/ FABER_AGE_IDENTITY) for a
+        restore handler."""
         return handler_paths_env(
-            file=self.path, format=self.entry.format, compression=self.entry.compression
+            file=self.path,
+            format=self.entry.format,
+            compression=self.entry.compression,
+            age_identity=self.identity,
         )
 
 

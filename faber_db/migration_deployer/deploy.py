@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from faber_db.approval import Approval
 from faber_db.backup_manager.catalogue import BackupEntry
 from faber_db.backup_manager.create import BackupOptions, take_backup
+from faber_db.backup_manager.remote.required import refuse_without_remote_copy
 from faber_db.config import Config
 from faber_db.engines import engine_for
 from faber_db.environment_lock import lock_environment
@@ -348,6 +349,7 @@ class Deployment:
             raise
         self.backup_entry = entry
         self.warnings += warnings
+        refuse_without_remote_copy(self.config, entry)
 
     def _apply_all(self, applier: Applier, planned: list[PlannedMigration]) -> None:
         for number, migration in enumerate(planned, 1):

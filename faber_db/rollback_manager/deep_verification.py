@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.manager import check_backup_file, verification_result
 from faber_db.config import Config
@@ -27,7 +28,7 @@ def verify_backup_deep(config: Config, backup_id: str, progress: Progress | None
     """`faber-db backups verify <id> --deep`: the file checks, then (when they pass) a
     restore into a scratch database compared with the manifest, recorded as
     verification.deep. Restored data that differs marks the backup invalid."""
-    check = check_backup_file(config, backup_id)
+    check = check_backup_file(config, backup_id, need_identity=True)
     if not check.verification.passed:
         return verification_result(check, check.record_outcome(check.status))
     check.record["deep"] = deep_verify_record(config, check.entry, progress)
@@ -46,7 +47,9 @@ def deep_verify(config: Config, entry: BackupEntry, progress: Progress | None = 
     with restore_lock(config, target.environment):
         restorer = restorer_of(config, target, progress)
         recovered = restorer.recover()
-        source = BackupSource(entry, Catalogue.for_config(config).backup_path(entry))
+        path = Catalogue.for_config(config).backup_path(entry)
+        # The identity was checked with the file (check_backup_file) or by the caller.
+        source = BackupSource(entry, path, encryption.identity_for(config, entry))
         with (
             driver_errors(restorer),
             restorer.scratch_copy(source) as scratch,

@@ -29,9 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faber_db.approval import Approval
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.backup_manager.create import BackupOptions, take_backup
-from faber_db.backup_manager.file_verification import is_unchanged, verify_file
+from faber_db.backup_manager.file_verification import is_unchanged, verify_file, verify_sealed
+from faber_db.backup_manager.manager import lookup_entry, opened_identity
+from faber_db.backup_manager.remote.fetch import ensure_local_copy, remote_only_entries
 from faber_db.config import CONFIG_DIR, Config, Target
 from faber_db.engines import engine_class
 from faber_db.engines.restorer import BackupSource, Restorer
@@ -179,12 +182,16 @@ def restore_entry(
 def _choose_backup(config: Config, request: RestoreRequest, target: Target) -> BackupEntry:
     catalogue = _catalogue(config)
     if request.backup_id is not None:
-        return catalogue.get(request.backup_id)
-    return choose_rollback_backup(catalogue.entries(), target, request.to_migration, catalogue)
+        return lookup_entry(config, request.backup_id)[0]
+    local = catalogue.entries()
+    entries = local + remote_only_entries(config, local, target.environment)[0]
+    return choose_rollback_backup(entries, target, request.to_migration, catalogue)
 
 
 def check_backup(config: Config, entry: BackupEntry, target: Target) -> None:
-    """Refuse a backup of another engine, or one that is not valid now (nothing touched)."""
+    """Refuse a backup of another engine, or one that is not valid now (nothing touched).
+    A backup whose only copy is in the remote repository is downloaded first (its
+    sha256 checked before it is put in place: remote/fetch.py)."""
     check_engine(entry, target)
     listing = f"faber-db backups list {target.environment}"
     if entry.status != "valid":
@@ -192,12 +199,20 @@ def check_backup(config: Config, entry: BackupEntry, target: Target) -> None:
             f"Backup {entry.id} is marked {entry.status}; it cannot be restored. Nothing was touched.",
             suggestions=[f"faber-db backups verify {entry.id}", listing],
         )
+    ensure_local_copy(config, entry)
     path = _catalogue(config).backup_path(entry)
     # Same sha256 as when it passed verification: the same bytes, so the same
     # decompression and format results (the restore decompresses it all again).
+    # An encrypted backup's identity must open it, checked before anything is changed.
     if is_unchanged(path, entry.sha256):
+        opened_identity(config, entry, path)
         return
-    verification = verify_file(entry.engine, path, entry.format, entry.compression, entry.sha256)
+    if encryption.is_encrypted(entry):
+        verification = verify_sealed(path, entry.sha256, entry.verification)
+    else:
+        verification = verify_file(
+            entry.engine, path, entry.format, entry.compression, entry.sha256
+        )
     status = "invalid" if path.exists() else "missing"
     _catalogue(config).update_entry(entry.id, status=status, verification=verification.to_dict())
     raise BackupInvalidError(
@@ -377,7 +392,8 @@ def _safety_backup(config: Config, plan: RestorePlan, progress):
 
 
 def _restore_and_verify(config: Config, restorer: Restorer, entry: BackupEntry) -> RestoreOutcome:
-    source = BackupSource(entry, _catalogue(config).backup_path(entry))
+    path = _catalogue(config).backup_path(entry)
+    source = BackupSource(entry, path, encryption.identity_for(config, entry))
     table = config.migrations_table
     staged: list[RestoreVerification] = []
     started = time.monotonic()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
+from faber_db.backup_manager.remote.publish import is_remote_verified
 from faber_db.config import Target
 from faber_db.errors import BackupNotFoundError
 from faber_db.human_text import human_duration
@@ -160,7 +161,8 @@ def rollback_candidates(
 
     Pre-rollback safety backups are left out: restoring one undoes a rollback,
     which a person asks for explicitly with --from. So are entries whose file is
-    missing or outside the environment's backups folder.
+    missing (unless the remote repository holds a verified copy) or outside the
+    environment's backups folder.
     """
     matching = [
         e
@@ -171,7 +173,7 @@ def rollback_candidates(
         and e.status == "valid"
         and e.reason not in SAFETY_REASONS.values()
         and catalogue.path_problem(e) is None
-        and catalogue.backup_path(e).exists()
+        and (catalogue.backup_path(e).exists() or is_remote_verified(e))
         and (to_migration is None or e.migrations.get("last_migration") == to_migration)
     ]
     return sorted(matching, key=lambda e: (e.timestamp, e.id), reverse=True)

@@ -108,6 +108,19 @@ set_decompressor() {
     none) DECOMPRESS=(cat) ;;
     *) fail invalid_input "unknown compression '$1'" ;;
   esac
+  # An age-encrypted backup (FABER_AGE_IDENTITY names the identity file) is
+  # decrypted first, in the same stream: every reader of DECOMPRESS gets plaintext.
+  if [ -n "${FABER_AGE_IDENTITY:-}" ]; then
+    require_tool age
+    PLAIN_DECOMPRESS=("${DECOMPRESS[@]}")
+    DECOMPRESS=(decrypt_and_decompress)
+  fi
+}
+
+# decrypt_and_decompress: age -d | the backup's decompressor (stdin to stdout). age
+# authenticates every 64 KiB chunk, so damaged or truncated ciphertext fails here.
+decrypt_and_decompress() {
+  age -d -i "$FABER_AGE_IDENTITY" | "${PLAIN_DECOMPRESS[@]}"
 }
 
 # check_pipeline NAMES STATUSES: fail naming the stage that really failed. A stage
@@ -220,6 +233,10 @@ finish_stream_verifier() {
 # to $FABER_WORK_DIR/sha256; the file is fsync'd; a failing stage is named.
 stream_to_output() {
   local name=$1
+  if [ -n "${FABER_AGE_RECIPIENTS:-}" ]; then
+    stream_encrypted "$@"
+    return
+  fi
   local -a targets=("$FABER_OUTPUT")
   [ -n "${VERIFY_FIFO:-}" ] && targets+=("$VERIFY_FIFO")
   "$@" | "${COMPRESS[@]}" | tee -- "${targets[@]}" | sha256_stdin >"$FABER_WORK_DIR/sha256"
@@ -227,6 +244,41 @@ stream_to_output() {
   [ -n "${VERIFY_FIFO:-}" ] && finish_stream_verifier
   check_pipeline "$name ${COMPRESS[0]} tee sha256" "${statuses[@]}"
   sync -- "$FABER_OUTPUT" || fail disk_full "could not flush $FABER_OUTPUT to disk"
+}
+
+# stream_encrypted COMMAND...: COMMAND | compress | tee (stream verifier) | age -R
+# FABER_AGE_RECIPIENTS | tee FABER_OUTPUT | sha256sum. The verifier reads the
+# compressed plaintext before encryption (creation needs no identity); the sha256 is
+# of the encrypted bytes stored. No plaintext reaches the disk.
+stream_encrypted() {
+  local name=$1
+  require_tool age
+  local -a encrypt=(age -R "$FABER_AGE_RECIPIENTS") statuses
+  if [ -n "${VERIFY_FIFO:-}" ]; then
+    "$@" | "${COMPRESS[@]}" | tee -- "$VERIFY_FIFO" | "${encrypt[@]}" | tee -- "$FABER_OUTPUT" |
+      sha256_stdin >"$FABER_WORK_DIR/sha256"
+    statuses=("${PIPESTATUS[@]}")
+    finish_stream_verifier
+    check_pipeline "$name ${COMPRESS[0]} tee age tee sha256" "${statuses[@]}"
+  else
+    "$@" | "${COMPRESS[@]}" | "${encrypt[@]}" | tee -- "$FABER_OUTPUT" |
+      sha256_stdin >"$FABER_WORK_DIR/sha256"
+    statuses=("${PIPESTATUS[@]}")
+    check_pipeline "$name ${COMPRESS[0]} age tee sha256" "${statuses[@]}"
+  fi
+  sync -- "$FABER_OUTPUT" || fail disk_full "could not flush $FABER_OUTPUT to disk"
+  [ "$(head -c 22 -- "$FABER_OUTPUT")" = "age-encryption.org/v1" ] ||
+    fail tool_failed "age did not write an age v1 file" tool s age
+}
+
+# toc_check_stream: pg_restore parses the table of contents at the head of a custom
+# archive arriving on stdin; the rest of the stream is then read to its end (so the
+# decompression test covers every byte). Used when the file on disk is encrypted.
+toc_check_stream() {
+  pg_restore -l >"$FABER_WORK_DIR/toc" 2>"$FABER_WORK_DIR/toc.err"
+  local status=$?
+  cat >/dev/null
+  return "$status"
 }
 
 # trailer_check PATTERN: read the decompressed stream to its end and keep its last
@@ -251,6 +303,7 @@ emit_created() {
     format s "$FABER_FORMAT" compression s "$FABER_COMPRESSION" file s "$FABER_OUTPUT" \
     size_bytes r "$(du -sb -- "$FABER_OUTPUT" | cut -f1)" sha256 s "$(cat "$FABER_WORK_DIR/sha256")" \
     tool s "$tool" tool_version s "$version" duration_seconds r "$(elapsed_since "$STARTED")" \
+    encrypted r "$([ -n "${FABER_AGE_RECIPIENTS:-}" ] && echo true || echo false)" \
     "${checks[@]}" problems r "$problems"
 }
 

@@ -9,6 +9,7 @@
 #   FABER_WORK_DIR       private scratch directory (removed by faber-db afterwards)
 #   FABER_JOBS           parallel jobs for the directory format (default 2)
 #   FABER_PG_SNAPSHOT    optional snapshot exported by faber-db, so its manifest matches the dump
+#   FABER_AGE_RECIPIENTS optional age recipients file: the stored file is encrypted to them
 #   FABER_LOCK_WAIT_TIMEOUT, FABER_PARENT_PID
 # Prints one JSON object: status, file, size_bytes, sha256, tool_version, duration_seconds.
 set -uo pipefail
@@ -53,9 +54,15 @@ case "$FABER_FORMAT" in
   custom)
     require_tool pg_restore
     set_compressor "$FABER_COMPRESSION"; set_decompressor "$FABER_COMPRESSION"
-    start_stream_test
-    stream_to_output pg_dump -Fc -Z0 "${common_args[@]}"
-    toc_check_file ;;
+    if [ -n "${FABER_AGE_RECIPIENTS:-}" ]; then
+      # The file is ciphertext: the table of contents is read from the stream instead.
+      start_stream_verifier toc_check_stream
+      stream_to_output pg_dump -Fc -Z0 "${common_args[@]}"
+    else
+      start_stream_test
+      stream_to_output pg_dump -Fc -Z0 "${common_args[@]}"
+      toc_check_file
+    fi ;;
   directory) dump_directory ;;
   *) fail invalid_input "unknown format '$FABER_FORMAT'" ;;
 esac

@@ -3,7 +3,8 @@
 # then a format check (pg_restore -l parses the archive's table of contents; a
 # plain SQL dump must end with pg_dump's completion trailer).
 #
-# Environment: FABER_FILE, FABER_FORMAT, FABER_COMPRESSION, FABER_WORK_DIR, FABER_PARENT_PID
+# Environment: FABER_FILE, FABER_FORMAT, FABER_COMPRESSION, FABER_WORK_DIR, FABER_PARENT_PID,
+#   FABER_AGE_IDENTITY (the identity file of an encrypted backup)
 # Prints one JSON object: sha256, checks{decompression,format}, problems[], toc_entries.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +29,7 @@ verify_directory() {
 verify_custom() {
   set_decompressor "$FABER_COMPRESSION"
   checksum_and_tail "$FABER_FILE"
-  if [ "$FABER_COMPRESSION" = none ]; then
+  if [ "$FABER_COMPRESSION" = none ] && [ -z "${FABER_AGE_IDENTITY:-}" ]; then
     # Seekable archive: read every data block, not just the table of contents.
     pg_restore -f /dev/null -- "$FABER_FILE" 2>"$FABER_WORK_DIR/toc.err" &&
       pg_restore -l -- "$FABER_FILE" >"$FABER_WORK_DIR/toc" 2>>"$FABER_WORK_DIR/toc.err"

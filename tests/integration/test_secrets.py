@@ -239,3 +239,80 @@ def test_percent_encoded_password_never_leaks(engine, make_database, tmp_path):
         if engine == "postgresql":
             database.script([f"ALTER DATABASE {database.conn.database} OWNER TO postgres"])
         drop_user(database, user)
+
+
+def test_the_age_private_key_never_leaks(make_database, tmp_path):
+    """An encrypted backup and its restore: the identity's secret key is in no process's
+    argv or environment (age gets the file's path), nor in any output or file we write."""
+    if subprocess.run(["sh", "-c", "command -v age-keygen"], capture_output=True).returncode:
+        pytest.fail("age is not installed (apt-get install age)")
+    database = make_database("sqlite")
+    load_bulk(database, 50_000)
+    identity = tmp_path / "identity.txt"
+    subprocess.run(["age-keygen", "-o", str(identity)], check=True, capture_output=True)
+    identity.chmod(0o600)
+    secret = next(
+        line for line in identity.read_text().splitlines() if line.startswith("AGE-SECRET-KEY-")
+    )
+    public = subprocess.run(
+        ["age-keygen", "-y", str(identity)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    project = Project(
+        tmp_path / "project",
+        {"FABER_TEST_DEV_URL": database.url, "FABER_DB_AGE_IDENTITY": str(identity)},
+    )
+    project.root.mkdir()
+    config = basic_config(dev="FABER_TEST_DEV_URL")
+    config["backup"] = {"encryption": {"recipients": [public]}}
+    project.write_config(config)
+
+    code, stdout, stderr, sampler = run_sampled(project, [secret], "backup", "dev")
+    assert code == 0, stdout + stderr
+    backup = json.loads(stdout)["result"]["backup_id"]
+    code, stdout2, stderr2, restore_sampler = run_sampled(
+        project, [secret], "restore", "dev", "--from", backup, "--yes"
+    )
+    assert code == 0, stdout2 + stderr2
+    assert sampler.leaks == [] and restore_sampler.leaks == []
+    assert restore_sampler.samples > 10
+    assert secret not in stdout + stderr + stdout2 + stderr2
+    for path in project.root.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+def test_s3_secret_never_leaks(tmp_path, s3_server, s3_bucket):
+    """The repository's secret key: in no argv, no child's environment, no output,
+    catalogue, audit line or object in the bucket; nor a wrong one in an error."""
+    from s3_support import SECRET_KEY, credentials_env, use_remote
+    from support import create_database, drop_database
+
+    database = create_database("sqlite", tmp_path)
+    try:
+        load_bulk(database, 20_000)
+        project = Project(tmp_path / "project", {"FABER_TEST_DEV_URL": database.url})
+        project.root.mkdir()
+        project.write_config(basic_config(dev="FABER_TEST_DEV_URL"))
+        use_remote(project, s3_server, s3_bucket)
+
+        code, stdout, stderr, sampler = run_sampled(project, [SECRET_KEY], "backup", "dev")
+
+        assert code == 0, stdout + stderr
+        assert sampler.samples > 10 and sampler.leaks == []
+        assert SECRET_KEY not in stdout + stderr
+        for path in project.config_dir.rglob("*"):
+            if path.is_file() and path.suffix not in (".zst", ".gz"):
+                assert SECRET_KEY not in path.read_text(errors="ignore"), path
+        client = s3_server.client()
+        for item in client.list_objects_v2(Bucket=s3_bucket)["Contents"]:
+            if item["Key"].endswith(".json"):
+                body = client.get_object(Bucket=s3_bucket, Key=item["Key"])["Body"].read()
+                assert SECRET_KEY.encode() not in body
+
+        wrong = "wrong-" + SECRET_KEY[::-1]
+        project.env.update(credentials_env(secret=wrong))
+        code, stdout, stderr, sampler = run_sampled(project, [wrong], "backups", "sync")
+        assert code == 25 and sampler.leaks == [], stdout + stderr
+        assert wrong not in stdout + stderr
+    finally:
+        drop_database(database)

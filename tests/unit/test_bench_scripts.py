@@ -14,7 +14,18 @@ BENCH = REPO_ROOT / "bench"
 
 @pytest.mark.parametrize(
     "script",
-    ["backup.py", "restore.py", "migrate.py", "check.py", "guard.py", "drift.py", "rehearsal.py"],
+    [
+        "backup.py",
+        "restore.py",
+        "migrate.py",
+        "check.py",
+        "guard.py",
+        "drift.py",
+        "rollback.py",
+        "encryption.py",
+        "remote.py",
+        "rehearsal.py",
+    ],
 )
 def test_bench_script_loads(script):
     completed = subprocess.run(
