@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 
 from faber_db.approval import Approval
+from faber_db.backup_manager import encryption
 from faber_db.backup_manager.catalogue import BackupEntry, Catalogue
 from faber_db.config import Config, Target
 from faber_db.engines import engine_for
@@ -184,7 +185,8 @@ class Rehearsal:
         return planned
 
     def _in_scratch(self, entry: BackupEntry, scratch: ScratchRun) -> MigrationFailedError | None:
-        source = BackupSource(entry, Catalogue.for_config(self.config).backup_path(entry))
+        path = Catalogue.for_config(self.config).backup_path(entry)
+        source = BackupSource(entry, path, encryption.identity_for(self.config, entry))
         restorer = restorer_of(self.config, self.target, self.progress)
         self._notify(f"restoring {entry.id} into {self.name}")
         clock = time.monotonic()

@@ -243,3 +243,20 @@ def test_an_older_backup_is_brought_up_to_date_on_the_copy(project):
     assert [m["name"] for m in report["migrations"]] == [first, second]
     assert report["passed"] is True
     assert any("predates" in w and first in w for w in out["warnings"])
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
+def test_an_encrypted_backup_is_rehearsed_with_the_identity(project, tmp_path):
+    key = tmp_path / "age.key"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    key.chmod(0o600)
+    public = subprocess.run(
+        ["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    backed_up_project(project, backup={"encryption": {"recipients": [public]}})
+    code, out = project.run_json("migrate", "dev", "--rehearse")
+    assert code == ExitStatus.DECRYPTION_FAILED, out  # no identity: nothing restored
+    identity = {"FABER_DB_AGE_IDENTITY": str(key)}
+    code, out = project.run_json("migrate", "dev", "--rehearse", env=identity)
+    assert code == 0, out
+    assert out["result"]["rehearsal"]["passed"] is True
