@@ -172,6 +172,12 @@ class PolicyBlockedError(FaberError):
     code = "blocked_by_policy"
 
 
+class RehearsalRequiredError(FaberError):
+    """safety.require_rehearsal: the plan has no recent passing rehearsal."""
+
+    code = "rehearsal_required"
+
+
 class VerificationFailedError(FaberError):
     """A restored database does not match the backup's manifest."""
 

@@ -34,10 +34,11 @@ class ExitStatus(IntEnum):
     RESTORE_FAILED = 21
     DRIFT_FOUND = 22
     HEALTH_FAILED = 23
-    DOWN_MIGRATION_FAILED = 28
-    DECRYPTION_FAILED = 26
     REMOTE_COPY_MISSING = 24
     REMOTE_FAILED = 25
+    DECRYPTION_FAILED = 26
+    REHEARSAL_REQUIRED = 27
+    DOWN_MIGRATION_FAILED = 28
     INTERRUPTED = 130
 
 
@@ -71,6 +72,7 @@ EXIT_STATUS_BY_ERROR_CODE: dict[str, ExitStatus] = {
     "verification_failed": ExitStatus.VERIFICATION_FAILED,
     "restore_failed": ExitStatus.RESTORE_FAILED,
     "down_migration_failed": ExitStatus.DOWN_MIGRATION_FAILED,
+    "rehearsal_required": ExitStatus.REHEARSAL_REQUIRED,
     "audit_unavailable": ExitStatus.FAILURE,
     "drift_found": ExitStatus.DRIFT_FOUND,
     "shadow_not_empty": ExitStatus.FAILURE,

@@ -65,6 +65,19 @@ def _add_migrate(subparsers, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restore the pre-migration backup if a migration fails",
     )
+    migrate.add_argument(
+        "--rehearse",
+        nargs="?",
+        const="full",
+        choices=("full", "schema"),
+        help="apply the plan to a scratch copy of the newest valid backup instead "
+        "(full, the default; schema: its tables emptied); the target is not touched",
+    )
+    migrate.add_argument(
+        "--rehearse-from",
+        metavar="BACKUP_ID",
+        help="rehearse on this backup instead of the newest valid one (implies --rehearse)",
+    )
     migrate.set_defaults(run=run_migrate, operation="migrate")
 
 
@@ -91,10 +104,31 @@ def run_migrate(args, context):
     """faber-db migrate <env>"""
     from faber_db.migration_deployer.deploy import DeployOptions, deploy
 
+    if args.rehearse or args.rehearse_from:
+        return _run_rehearsal(args, context)
     options = DeployOptions(
         dry_run=args.dry_run, no_backup=args.no_backup, auto_rollback=args.auto_rollback
     )
     return deploy(context.config, args.env, options, context.approval(), context.progress)
+
+
+def _run_rehearsal(args, context):
+    from faber_db.errors import UsageError
+    from faber_db.migration_deployer.rehearsal import RehearsalOptions, rehearse
+
+    refused = {"--dry-run": args.dry_run, "--auto-rollback": args.auto_rollback}
+    refused["--approve"] = args.approve is not None
+    flag = next((name for name, given in refused.items() if given), None)
+    if flag is not None:
+        raise UsageError(
+            f"--rehearse cannot be combined with {flag}: a rehearsal changes nothing but "
+            "its own scratch copy.",
+            suggestions=[f"faber-db migrate {args.env} --rehearse"],
+        )
+    options = RehearsalOptions(
+        mode=args.rehearse or "full", backup_id=args.rehearse_from, no_backup=args.no_backup
+    )
+    return rehearse(context.config, args.env, options, context.progress)
 
 
 def run_resolve(args, context):
@@ -156,6 +190,8 @@ def migration_lines(migrations: list[dict]) -> list[str]:
 
 def migrate_lines(data: dict) -> list[str]:
     """Applied migrations with timings, or the plan of a dry run / approval."""
+    if data.get("rehearsal"):
+        return rehearsal_lines(data["rehearsal"])
     if data.get("applied"):
         width = max(len(a["name"]) for a in data["applied"])
         lines = [
@@ -185,10 +221,35 @@ def plan_lines(plan: dict) -> list[str]:
         lines += [f"       line {s['line']:>4}: {s['sql']}" for s in steps[:STEPS_SHOWN]]
         if len(steps) > STEPS_SHOWN:
             lines.append(f"       ... {len(steps) - STEPS_SHOWN} more (--json shows all)")
+    rehearsal = plan.get("display", {}).get("rehearsal")
+    if rehearsal:
+        lines.append(f"  {rehearsal['text']}")
     safety = plan.get("display", {}).get("safety")
     if safety and (safety.get("findings") or safety.get("skipped")):
         lines.append("  safety check:")
         lines += safety_lines(safety)
+    return lines
+
+
+def rehearsal_lines(report: dict) -> list[str]:
+    """Each rehearsed migration: outcome, time, rows changed, locks, rewritten tables."""
+    lines = [
+        f"  backup {report['backup_id']} (taken {report['backup_taken_at']}), {report['mode']} copy"
+    ]
+    for m in report.get("migrations", []):
+        mark = "[x]" if m["passed"] else "[!]"
+        took = (
+            f"{m['duration_seconds']:.3f}s" if m.get("duration_seconds") is not None else "failed"
+        )
+        lines.append(f"  {mark} {m['name']}  {took}, {m['rows_changed']} row(s) changed")
+        locks = ", ".join(f"{lock['mode']} on {lock['relation']}" for lock in m.get("locks", []))
+        if locks:
+            lines.append(f"       locks: {locks}")
+        if m.get("rewritten_tables"):
+            lines.append(f"       rewrote: {', '.join(m['rewritten_tables'])}")
+        if m.get("failure"):
+            f = m["failure"]
+            lines.append(f"       statement {f['number']} (line {f['line']}): {f['sql']}")
     return lines
 
 

@@ -418,6 +418,39 @@ class Engine(ABC):
         that installs one that can), or None when it can."""
         return None
 
+    # -- rehearsals (issue 16) --------------------------------------------------------
+    # True where held_locks can tell (a rehearsal then also samples them from a second
+    # connection while a migration without a transaction runs).
+    reports_locks: ClassVar[bool] = False
+
+    def held_locks(self, db, session: int | None = None) -> list[dict]:
+        """The relation locks that session `session` (session_id; None: this connection)
+        holds or waits for: dicts with relation, mode and granted ([] where the engine
+        cannot tell)."""
+        return []
+
+    def relation_files(self, db) -> dict[str, int]:
+        """table -> the identity of its storage (PostgreSQL's relfilenode), which changes
+        when a statement rewrites the table; {} where the engine cannot tell."""
+        return {}
+
+    def empty_tables(self, db, keep: str) -> None:
+        """Delete every row of every user table but `keep` (the tracking table): the
+        schema-only copy of a rehearsal. Tables that foreign keys still hold are
+        retried after the others."""
+        left = [t for t in self.list_tables(db) if t.rsplit(".", 1)[-1] != keep]
+        for _ in range(len(left) + 1):
+            failed = []
+            for table in left:
+                try:
+                    self.query(db, f"DELETE FROM {self.quote_table(table)}")
+                except self.error_types:
+                    failed.append(table)
+            if not failed:
+                return
+            left = failed
+        self.query(db, f"DELETE FROM {self.quote_table(left[0])}")  # raises the real error
+
     # -- backups ------------------------------------------------------------------
     @contextmanager
     def snapshot(self, db) -> Iterator[Snapshot]:

@@ -121,8 +121,11 @@ class Restorer(ABC):
         """Replace the target's content with the backup, atomically."""
 
     @abstractmethod
-    def scratch_copy(self, source: BackupSource) -> AbstractContextManager[Engine]:
-        """Restore into a throwaway database; yield an engine bound to it; drop it."""
+    def scratch_copy(
+        self, source: BackupSource, name: str | None = None
+    ) -> AbstractContextManager[Engine]:
+        """Restore into a throwaway database (named `name`, else a deep verification's
+        scratch name); yield an engine bound to it; drop it."""
 
     # -- shared helpers -------------------------------------------------------------
     def run_handler(self, env: dict[str, str], what: str) -> dict:

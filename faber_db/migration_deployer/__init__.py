@@ -1,3 +1,3 @@
 """The migration-deployer skill (skills/migration-deployer/SKILL.md): deploy, plan,
-apply, history and status, resolve, the tracking table, generate-migration, the Prisma
-migrations layout and the statement runner."""
+apply, rehearsal (migrate --rehearse), history and status, resolve, the tracking
+table, generate-migration, the Prisma migrations layout and the statement runner."""

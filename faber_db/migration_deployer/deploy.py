@@ -32,6 +32,7 @@ from faber_db.exit_codes import ExitStatus
 from faber_db.health_checker.health import pre_deploy_check
 from faber_db.human_text import human_duration
 from faber_db.migration_deployer import prisma_layout as prisma
+from faber_db.migration_deployer import rehearsal_record
 from faber_db.migration_deployer.apply import AppliedMigration, Applier, MigrationFailure
 from faber_db.migration_deployer.history import History, diagnose
 from faber_db.migration_deployer.lock_retry import LockRetry, lock_wait_seconds
@@ -170,6 +171,9 @@ class Deployment:
         decision = self._assess_safety(db, planned, decision)
         self.plan = self._plan_dict(history, planned, decision)
         self.plan["plan_id"] = plan_id(self.plan)
+        rehearsed = self._show_rehearsal(
+            rehearsal_record.passing_rehearsal(self.config, self.env, self.plan["plan_id"])
+        )
         names = [p.name for p in planned]
         result = Result(
             operation="migrate",
@@ -179,7 +183,7 @@ class Deployment:
             message=(
                 f"Dry run: {len(names)} migration(s) would be applied to {self.env}"
                 + (", after a pre-migration backup" if decision.take and names else "")
-                + ". Nothing was changed."
+                + f". {rehearsed}Nothing was changed."
             ),
             warnings=self.warnings,
         )
@@ -243,9 +247,13 @@ class Deployment:
             return self._result(f"{self.env} is up to date: no pending migrations.", history)
         self.plan["plan_id"] = plan_id(self.plan)
         self._refuse_blocked()
+        rehearsed = self._show_rehearsal(
+            rehearsal_record.check_required(self.config, self.env, self.plan["plan_id"])
+        )
         enhanced = self.safety.decision.enhanced_objects if self.safety.decision else []
         gate = approval_gate(self.config, self.env, "migrate", self.plan, self.approval, enhanced)
         if gate is not None:
+            gate.message += f" {rehearsed}".rstrip()
             gate.warnings = self.warnings + gate.warnings
             return gate
         if decision.take:
@@ -268,6 +276,15 @@ class Deployment:
             f"{backup}.",
             history,
         )
+
+    def _show_rehearsal(self, record: dict | None) -> str:
+        """Put the plan's passing rehearsal under display (outside the plan_id);
+        return the sentence for the message ('' when there is none)."""
+        if record is None:
+            return ""
+        text = rehearsal_record.describe(record)
+        self.plan.setdefault("display", {})["rehearsal"] = record | {"text": text}
+        return text[0].upper() + text[1:] + ". "
 
     def _read_and_plan(self, db, local) -> tuple[History, list[PlannedMigration]]:
         with database_errors(self.engine, "reading the tracking table"):

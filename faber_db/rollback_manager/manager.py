@@ -65,7 +65,7 @@ from faber_db.timeutil import format_utc, utcnow
 
 RESTORES_KEPT = 20
 PRISMA_SCHEMA = Path("prisma/schema.prisma")
-RESERVED_NAME_MARKS = ("__faber_", "faber_verify")
+RESERVED_NAME_MARKS = ("__faber_", "faber_verify", "faber_rehearsal_")
 
 
 @dataclass

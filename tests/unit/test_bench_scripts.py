@@ -24,6 +24,7 @@ BENCH = REPO_ROOT / "bench"
         "rollback.py",
         "encryption.py",
         "remote.py",
+        "rehearsal.py",
     ],
 )
 def test_bench_script_loads(script):

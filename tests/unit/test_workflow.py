@@ -22,7 +22,7 @@ from faber_db.resources import validation_errors
 
 WORKFLOW = REPO_ROOT / "workflows" / "faber-db.json"
 PENDING_COMMANDS: set[str] = set()
-PENDING_FLAGS = {("migrate", "--rehearse")}  # the rehearsal on production's backup
+PENDING_FLAGS: set[tuple[str, str]] = set()
 PENDING_SKILLS: set[str] = set()
 INVOCATION = re.compile(r"(?:/faber-db:|(?<![\w/-])faber-db )([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
 FLAG = re.compile(r"(--[a-z][a-z-]*)")

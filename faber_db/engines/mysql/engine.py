@@ -206,6 +206,14 @@ class MySQLEngine(Engine):
             rows = self.query(db, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1")
         return [row[0] for row in rows if row[0].startswith(prefix)]
 
+    def empty_tables(self, db, keep: str) -> None:
+        """DELETE from every table of the schema but `keep`, foreign key checks off."""
+        self.query(db, "SET SESSION foreign_key_checks = 0")
+        try:
+            super().empty_tables(db, keep)
+        finally:
+            self.query(db, "SET SESSION foreign_key_checks = 1")
+
     def table_exists(self, db, table: str) -> bool:
         """Table in the connected schema."""
         rows = self.query(

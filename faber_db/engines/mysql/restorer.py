@@ -65,9 +65,9 @@ class MySQLRestorer(Restorer):
         self._swap(journal, events)
 
     @contextmanager
-    def scratch_copy(self, source: BackupSource) -> Iterator[Engine]:
-        """Load into a scratch schema, yield it, drop it."""
-        name = self._scratch_name("v")
+    def scratch_copy(self, source: BackupSource, name: str | None = None) -> Iterator[Engine]:
+        """Load into a scratch schema (`name`, else a verification's name), yield it, drop it."""
+        name = name or self._scratch_name("v")
         self._create_schema(name)
         try:
             self._load(source, name, "restoring into a scratch schema")

@@ -282,6 +282,46 @@ class PostgresEngine(Engine):
             rows = self.query(db, "SELECT datname FROM pg_database ORDER BY 1")
         return [row[0] for row in rows if row[0].startswith(prefix)]
 
+    reports_locks = True
+
+    def held_locks(self, db, session: int | None = None) -> list[dict]:
+        """Relation locks of backend `session` (None: this one), from pg_locks."""
+        rows = self.query(
+            db,
+            "SELECT n.nspname || '.' || c.relname, l.mode, l.granted"
+            " FROM pg_catalog.pg_locks l"
+            " JOIN pg_catalog.pg_class c ON c.oid = l.relation"
+            " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE l.pid = COALESCE(%s::int, pg_catalog.pg_backend_pid()) AND l.locktype = 'relation'"
+            " AND l.database = (SELECT oid FROM pg_catalog.pg_database"
+            " WHERE datname = pg_catalog.current_database())"
+            " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            " ORDER BY 1, 2",
+            (session,),
+        )
+        return [{"relation": r[0], "mode": r[1], "granted": bool(r[2])} for r in rows]
+
+    def empty_tables(self, db, keep: str) -> None:
+        """One TRUNCATE of every user table but `keep` (foreign keys among them allowed)."""
+        from psycopg import sql
+
+        tables = [(s, t) for s, t in self._table_names(db) if t != keep]
+        if tables:
+            names = sql.SQL(", ").join(sql.Identifier(s, t) for s, t in tables)
+            db.execute(sql.SQL("TRUNCATE {}").format(names))
+
+    def relation_files(self, db) -> dict[str, int]:
+        """schema.table -> relfilenode of every user table and materialized view."""
+        rows = self.query(
+            db,
+            "SELECT n.nspname || '.' || c.relname, c.relfilenode FROM pg_catalog.pg_class c"
+            " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'm')"
+            " AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            " AND n.nspname NOT LIKE 'pg\\_toast%'",
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def _maintenance_db(self) -> str:
         return self.conn.param("maintenance_db", "postgres")
 

@@ -126,11 +126,11 @@ class PostgresRestorer(Restorer):
         return spec
 
     @contextmanager
-    def scratch_copy(self, source: BackupSource) -> Iterator[Engine]:
-        """CREATE DATABASE faber_verify_..., restore into it with the same pre-commit
-        checks as a real restore (so a backup that restore would refuse fails here too),
-        yield it, drop it."""
-        name = SCRATCH_PREFIX + scratch_suffix("v")
+    def scratch_copy(self, source: BackupSource, name: str | None = None) -> Iterator[Engine]:
+        """CREATE DATABASE faber_verify_... (or `name`), restore into it with the same
+        pre-commit checks as a real restore (so a backup that restore would refuse fails
+        here too), yield it, drop it."""
+        name = name or SCRATCH_PREFIX + scratch_suffix("v")
         self.engine.create_database(name)
         try:
             self._load_checked(source, name, "restoring into a scratch database")

@@ -61,12 +61,13 @@ class SQLiteRestorer(Restorer):
             _remove(staged)
 
     @contextmanager
-    def scratch_copy(self, source: BackupSource) -> Iterator[Engine]:
-        """Restore into a file in a private work directory; yield it; delete it."""
+    def scratch_copy(self, source: BackupSource, name: str | None = None) -> Iterator[Engine]:
+        """Restore into a file (`name`.sqlite3, else verify.sqlite3) in a private work
+        directory, which a later run removes if this one is killed; yield it; delete it."""
         root = self.context.work_root
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         with partial_workspace(root) as work:
-            staged = work / "verify.sqlite3"
+            staged = work / f"{name or 'verify'}.sqlite3"
             self._stage(source, staged)
             yield self.bound_to(str(staged))
 
