@@ -5,6 +5,12 @@ project folder: the decision is taken under a file lock in the state directory
 (`state/schedule/<env>.lock`) after re-reading the catalogue, so two runs racing for
 one due backup take one. A run that finds the lock held leaves the backup to the
 run that holds it.
+
+With a remote repository (`backup.remote`), machines that share no folder share the
+repository: the repository's backups count as the newest, and the due slot (the
+moment the backup fell due) is claimed with a conditional write
+(`<prefix>/<env>/.claims/due-<slot>`), so of two machines racing for one slot only
+the first backs up.
 """
 
 from __future__ import annotations
@@ -61,11 +67,17 @@ def backup_if_due(
     with _decision_lock(config.state_dir / "schedule" / f"{env}.lock") as held:
         if not held:
             return _not_due(env, schedule, None, None, "another faber-db run is taking it now")
-        newest = newest_valid(Catalogue.for_config(config).entries(), env)
+        entries = Catalogue.for_config(config).entries()
+        entries += _repository_entries(config, entries, env)
+        newest = newest_valid(entries, env)
         newest_time = parse_utc(newest.timestamp) if newest else None
         now = utcnow()
         if not schedule.is_due(newest_time, now):
             return _not_due(env, schedule, newest, schedule.next_due(newest_time, now), None)
+        due_at = schedule.next_due(newest_time, now) if newest_time else None
+        if not _claim_due_slot(config, env, due_at, now):
+            busy = "another machine sharing the remote repository is taking it"
+            return _not_due(env, schedule, newest, None, busy)
         state = config.state_dir / "schedule" / f"{env}.json"
         try:
             result = _take_due_backup(config, env, schedule, options, progress)
@@ -76,6 +88,38 @@ def backup_if_due(
             raise
         state.unlink(missing_ok=True)  # the failure streak, if any, is over
         return result
+
+
+def _repository_entries(config: Config, local: list[BackupEntry], env: str) -> list[BackupEntry]:
+    """The remote repository's backups of env this machine does not have (none without
+    a repository): another machine's backup makes this one not due."""
+    from faber_db.backup_manager.remote.settings import remote_settings
+
+    if remote_settings(config) is None:
+        return []
+    from faber_db.backup_manager.remote.fetch import remote_only_entries
+
+    found, _ = remote_only_entries(config, local, env)
+    return found
+
+
+def _claim_due_slot(config: Config, env: str, due_at: datetime | None, now: datetime) -> bool:
+    """Claim the slot that fell due at due_at (None: the first backup) in the remote
+    repository (True without one): False when another machine claimed it first. A
+    claim holds for the hour it was made in, so a machine that died after claiming
+    does not keep the others from the backup for longer than that."""
+    from faber_db.backup_manager.remote.settings import remote_settings
+
+    settings = remote_settings(config)
+    if settings is None:
+        return True
+    from faber_db.backup_manager.remote.client import make_client
+    from faber_db.backup_manager.remote.publish import claim_token
+    from faber_db.backup_manager.remote.repository import claim_id
+
+    fell_due = due_at.strftime("%Y%m%dT%H%M%SZ") if due_at else "first"
+    slot = f"due-{fell_due}-{now.strftime('%Y%m%dT%H')}"
+    return claim_id(make_client(settings), settings, env, slot, claim_token(config))
 
 
 def failure_streak(path: Path, code: str, now: datetime) -> dict:

@@ -191,3 +191,37 @@ def test_rollback_picks_a_backup_whose_only_copy_is_remote(project, s3_server, s
     assert code == 0, out
     assert out["result"]["backup_id"] == backup
     assert snapshot(project.database) == at_backup
+
+
+@SQLITE_ONLY
+def test_two_machines_racing_for_one_due_backup_take_one(project, s3_server, s3_bucket):
+    """backup --if-due from two project directories that share only the repository:
+    the due slot's conditional write lets one of them back up; a third sees it."""
+    use_remote(project, s3_server, s3_bucket)
+    config = json.loads((project.config_dir / "config.json").read_text())
+    config["backup"]["schedule"] = {"dev": "daily"}
+    project.write_config(config)
+    build_schema(project.database)
+    machines = [project, sibling(project, "second")]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "faber_db", "backup", "dev", "--if-due", "--json"],
+            cwd=machine.root,
+            env={**os.environ, **machine.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for machine in machines
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=240) for process in processes]
+    assert [p.returncode for p in processes] == [0] * 4, outputs
+    results = [json.loads(stdout)["result"] for stdout, _ in outputs]
+    assert sum(1 for r in results if r.get("due")) == 1, results
+
+    code, out = sibling(project, "third").run_json("backups", "list", "dev")
+    assert code == 0, out
+    assert len(out["result"]["backups"]) == 1
+    code, out = machines[1].run_json("backup", "dev", "--if-due")
+    assert code == 0 and out["result"]["due"] is False, out
