@@ -57,7 +57,6 @@ def is_stale(name: str) -> bool:
         return False
     return not process_alive(int(match["pid"]))
 
-
     return True
 
 
