@@ -22,15 +22,16 @@ from faber_db.guard.shell import INTERPRETERS, SimpleCommand
 
 GATED = ("migrate", "rollback", "restore", "resolve", "backups-delete", "backups-prune")
 WITH_ENV = {"migrate", "rollback", "restore", "resolve", "backup", "status", "check", "db-create",
-            "health"}  # fmt: skip
+            "health", "drift"}  # fmt: skip
 SUBCOMMANDS = {"migrate", "rollback", "restore", "resolve", "backups", "backup", "status", "check",
-               "health"}  # fmt: skip
+               "health", "drift", "report", "schedule"}  # fmt: skip
 GUARD_VARIABLES = {"CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "FABER_DB_CONFIG", "FABER_DB_AGENT"}
 # Options the guard reads, and the shortest prefix argparse could take for each.
 GUARDED_OPTIONS = {"--approve": 4, "--config": 4, "--yes": 3, "--dry-run": 4, "--force": 4}
 VALUE_OPTIONS = {"--config", "--approve", "--from", "--into", "--label", "--retention-days",
                  "--name", "--from-file", "--reason", "--migration", "--limit",
-                 "--to", "--strategy", "--down-from-file"}  # fmt: skip
+                 "--to", "--strategy", "--down-from-file", "--rehearse-from", "--shadow-url",
+                 "--env-file", "--output", "--env"}  # fmt: skip
 
 
 class FaberCall:
