@@ -339,8 +339,8 @@ def _unchanged(catalogue: Catalogue, entry: BackupEntry) -> bool:
     return is_unchanged(catalogue.backup_path(entry), entry.sha256)
 
 
-REMOTE_OK = ("uploaded", "verified", "present")
-REMOTE_FAILED = ("failed", "missing")
+REMOTE_OK = ("verified",)  # the catalogue's remote.status: verified or missing
+REMOTE_FAILED = ("missing",)
 
 
 def check_backup_remote(ctx: HealthContext, newest: BackupEntry) -> Check | None:

@@ -201,7 +201,8 @@ def test_deep_reads_the_checksum(project):
 @pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)
 def test_remote_copy_status(project):
     migrated(project)
-    for remote_status, expected in (("verified", "ok"), ("pending", "warn"), ("failed", "fail")):
+    # The catalogue's own vocabulary (schemas/backups.schema.json): verified or missing.
+    for remote_status, expected in (("verified", "ok"), ("missing", "fail")):
         edit_catalogue(
             project, lambda entry, s=remote_status: entry.update(remote={"status": s, "key": "k"})
         )
