@@ -29,14 +29,12 @@ def sibling(project, name: str) -> Project:
     return other
 
 
-@SQLITE_ONLY
-def test_concurrent_backups_from_two_projects_are_all_visible(project, s3_server, s3_bucket):
-    use_remote(project, s3_server, s3_bucket)
-    build_schema(project.database)
-    machines = [project, sibling(project, "second")]
+def run_at_once(machines: list[Project], each: int, *args: str) -> list[tuple[str, str]]:
+    """`faber-db <args> --json` started `each` times in every machine's directory at
+    once; their (stdout, stderr), after asserting that every one exited 0."""
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "faber_db", "backup", "dev", "--json"],
+            [sys.executable, "-m", "faber_db", *args, "--json"],
             cwd=machine.root,
             env={**os.environ, **machine.env},
             stdout=subprocess.PIPE,
@@ -44,10 +42,19 @@ def test_concurrent_backups_from_two_projects_are_all_visible(project, s3_server
             text=True,
         )
         for machine in machines
-        for _ in range(5)
+        for _ in range(each)
     ]
     outputs = [process.communicate(timeout=240) for process in processes]
-    assert [p.returncode for p in processes] == [0] * 10, outputs
+    assert [p.returncode for p in processes] == [0] * len(processes), outputs
+    return outputs
+
+
+@SQLITE_ONLY
+def test_concurrent_backups_from_two_projects_are_all_visible(project, s3_server, s3_bucket):
+    use_remote(project, s3_server, s3_bucket)
+    build_schema(project.database)
+    machines = [project, sibling(project, "second")]
+    outputs = run_at_once(machines, 5, "backup", "dev")
     made = {json.loads(stdout)["result"]["backup_id"] for stdout, _ in outputs}
     assert len(made) == 10
 
@@ -203,20 +210,7 @@ def test_two_machines_racing_for_one_due_backup_take_one(project, s3_server, s3_
     project.write_config(config)
     build_schema(project.database)
     machines = [project, sibling(project, "second")]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "faber_db", "backup", "dev", "--if-due", "--json"],
-            cwd=machine.root,
-            env={**os.environ, **machine.env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for machine in machines
-        for _ in range(2)
-    ]
-    outputs = [process.communicate(timeout=240) for process in processes]
-    assert [p.returncode for p in processes] == [0] * 4, outputs
+    outputs = run_at_once(machines, 2, "backup", "dev", "--if-due")
     results = [json.loads(stdout)["result"] for stdout, _ in outputs]
     assert sum(1 for r in results if r.get("due")) == 1, results
 

@@ -7,7 +7,6 @@ Chromium renders it to a screenshot that is not blank."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -16,7 +15,7 @@ from html import unescape
 import pytest
 from migration_support import SIMPLE, configure, write_migrations
 from report_support import external_references, luminance_stats, parse_page
-from support import Project, basic_config
+from support import Project, basic_config, skip_outside_ci
 
 from faber_db.audit import verify_chain
 
@@ -130,9 +129,7 @@ def shows_health_drift_and_an_unreachable_database(history):
 def test_report_renders_in_headless_chromium(project, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is not installed (.ci/run installs it)")
-        pytest.skip("chromium is not installed")
+        skip_outside_ci("chromium is not installed (.ci/run installs it)")
     write_migrations(project, SIMPLE, "sqlite")
     assert project.run_json("migrate", "dev")[0] == 0
     assert project.run_json("backup", "dev")[0] == 0
